@@ -21,7 +21,7 @@ typedef enum {
 typedef struct {
     ZSTD_CCtx *cctx;
     int fd;
-    uint8_t *out;        /* zstd's output before write(2) */
+    uint8_t *out; /* zstd's output before write(2) */
     size_t out_cap;
     uint64_t file_bytes; /* bytes written to fd so far, header included */
     int io_errno;        /* errno of the failed write, 0 if none */

@@ -6,16 +6,17 @@
 #include <stdint.h>
 
 /* Section 3: the header is a zstd skippable frame holding "SPTRACE\0", the version and fields. */
-#define SPT_HEADER_FRAME_MAGIC 0x184D2A5Cu
-#define SPT_MAGIC "SPTRACE\0"
-#define SPT_MAGIC_BYTES 8
-#define SPT_HEADER_FIXED_BYTES 20 /* frame magic, frame size, magic, major, minor */
+#define SPT_HEADER_FRAME_MAGIC    0x184D2A5Cu
+#define SPT_MAGIC                 "SPTRACE\0"
+#define SPT_MAGIC_BYTES           8
+#define SPT_HEADER_FIXED_BYTES    20 /* frame magic, frame size, magic, major, minor */
 #define SPT_HEADER_CHECKSUM_BYTES 8
 
-/* Section 2: skippable frames carry this magic in their low nibble range; chunks are zstd frames. */
+/* Section 2: skippable frames carry this magic in their low nibble range; chunks are zstd frames.
+ */
 #define SPT_SKIPPABLE_MAGIC_MIN 0x184D2A50u
 #define SPT_SKIPPABLE_MAGIC_MAX 0x184D2A5Fu
-#define SPT_ZSTD_FRAME_MAGIC 0xFD2FB528u
+#define SPT_ZSTD_FRAME_MAGIC    0xFD2FB528u
 
 /* Section 5.3: record kinds. 0 is invalid. */
 enum {
@@ -44,10 +45,10 @@ enum {
 #define SPT_SYNC_PAYLOAD_BYTES 8
 
 /* Writer defaults (section 4). */
-#define SPT_DEFAULT_TICK_NS 1000u
-#define SPT_DEFAULT_LEVEL 3
-#define SPT_DEFAULT_CHUNK_BYTES (4u << 20)
-#define SPT_DEFAULT_CHUNK_AGE_NS (60ull * 1000000000ull)
+#define SPT_DEFAULT_TICK_NS       1000u
+#define SPT_DEFAULT_LEVEL         3
+#define SPT_DEFAULT_CHUNK_BYTES   (4u << 20)
+#define SPT_DEFAULT_CHUNK_AGE_NS  (60ull * 1000000000ull)
 #define SPT_DEFAULT_SEGMENT_BYTES (256u << 10)
 
 /* Reader default for spt_reader_options.max_memory_bytes (section 7). */

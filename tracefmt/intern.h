@@ -15,7 +15,7 @@ typedef struct {
 
 typedef struct {
     spt_map_slot *slots;
-    size_t mask;  /* capacity - 1; capacity is a power of two */
+    size_t mask; /* capacity - 1; capacity is a power of two */
     size_t count;
 } spt_map;
 

@@ -17,7 +17,7 @@
 #include "tracefmt/varint.h"
 #include "tracefmt/xalloc.h"
 
-#define WINDOW_BYTES (1u << 20)      /* how much of a file is read at once */
+#define WINDOW_BYTES      (1u << 20)   /* how much of a file is read at once */
 #define DECODE_STEP_BYTES (128u << 10) /* room made in the raw buffer per zstd call */
 
 /* ---- messages ---------------------------------------------------------------------------- */
@@ -115,8 +115,7 @@ static spt_status read_header(spt_reader *r) {
         return spt_rd_fatal(r, SPT_E_TRUNCATED, "file ends inside its header (%zu bytes)", n);
     uint32_t size = spt_load_le32(p + 4);
     if (size > SPT_MAX_HEADER_BYTES)
-        return spt_rd_fatal(r, SPT_E_CORRUPT, "header claims %u bytes, over the 1 MiB limit",
-                            size);
+        return spt_rd_fatal(r, SPT_E_CORRUPT, "header claims %u bytes, over the 1 MiB limit", size);
     if (size < SPT_MAGIC_BYTES + 4 + SPT_HEADER_CHECKSUM_BYTES)
         return spt_rd_fatal(r, SPT_E_CORRUPT, "header is %u bytes, too short", size);
     n = source_at(r, 8, size, &p);
@@ -150,20 +149,29 @@ static spt_status read_header(spt_reader *r) {
     spt_cursor c = spt_cursor_make(p + SPT_MAGIC_BYTES + 4, body - SPT_MAGIC_BYTES - 4);
     size_t len;
     const uint8_t *s;
-#define STR_FIELD(field)                                                                       \
-    s = spt_get_str(&c, SPT_MAX_HEADER_BYTES, &len);                                           \
-    h->field = c.ok ? blob_put(&blob, s, len) : empty
+    /* Every field is optional: a header that ends early gives defaults (section 3). */
+#define STR_FIELD(field)                                                                           \
+    if (spt_cursor_at_end(&c)) {                                                                   \
+        h->field = empty;                                                                          \
+    } else {                                                                                       \
+        s = spt_get_str(&c, SPT_MAX_HEADER_BYTES, &len);                                           \
+        h->field = c.ok ? blob_put(&blob, s, len) : empty;                                         \
+    }
     STR_FIELD(recorder_version);
-    h->start_wall_ns = spt_get_uv(&c);
-    h->start_mono_ns = spt_get_uv(&c);
-    h->tick_ns = spt_get_uv(&c);
-    h->pid = (uint32_t)spt_get_u32v(&c);
-    h->ppid = (uint32_t)spt_get_u32v(&c);
+    h->start_wall_ns = spt_get_uv_or(&c, 0);
+    h->start_mono_ns = spt_get_uv_or(&c, 0);
+    h->tick_ns = spt_get_uv_or(&c, SPT_DEFAULT_TICK_NS);
+    uint64_t pid = spt_get_uv_or(&c, 0);
+    uint64_t ppid = spt_get_uv_or(&c, 0);
     STR_FIELD(executable);
-    uint64_t argc = spt_get_uv(&c);
-    if (!c.ok || argc > SPT_MAX_ARGS || argc > spt_cursor_left(&c))
+    uint64_t argc = spt_get_uv_or(&c, 0);
+    /* Each argument takes at least one byte, so a count beyond the bytes left is a lie. */
+    if (!c.ok || argc > SPT_MAX_ARGS || argc > spt_cursor_left(&c) || pid > UINT32_MAX ||
+        ppid > UINT32_MAX)
         return spt_rd_fatal(r, SPT_E_CORRUPT, "header is damaged (argument count %llu)",
                             (unsigned long long)argc);
+    h->pid = (uint32_t)pid;
+    h->ppid = (uint32_t)ppid;
     r->argv = spt_xmalloc(r->alloc, (size_t)(argc + 1) * sizeof(char *));
     if (!r->argv)
         return spt_rd_fatal(r, SPT_E_NOMEM, "out of memory reading the header");
@@ -176,24 +184,14 @@ static spt_status read_header(spt_reader *r) {
     h->argv = r->argv;
     STR_FIELD(hostname);
     STR_FIELD(arch);
-    /* Fields from here on are optional for a reader: a shorter header gives defaults. */
     uint64_t clock = spt_get_uv_or(&c, 0);
     h->interval_ns = spt_get_uv_or(&c, 0);
     uint64_t alloc_mode = spt_get_uv_or(&c, 0);
     h->alloc_sample_bytes = spt_get_uv_or(&c, 0);
     h->python_version = (uint32_t)spt_get_uv_or(&c, 0);
     h->max_depth = (uint32_t)spt_get_uv_or(&c, 0);
-    if (spt_cursor_at_end(&c)) {
-        h->trace_id = empty;
-        h->parent_trace = empty;
-    } else {
-        STR_FIELD(trace_id);
-        if (spt_cursor_at_end(&c)) {
-            h->parent_trace = empty;
-        } else {
-            STR_FIELD(parent_trace);
-        }
-    }
+    STR_FIELD(trace_id);
+    STR_FIELD(parent_trace);
 #undef STR_FIELD
     if (!c.ok)
         return spt_rd_fatal(r, SPT_E_CORRUPT, "header is damaged (a field overruns it)");
@@ -232,11 +230,11 @@ static spt_status open_common(spt_reader **out, const char *name, const spt_read
     r->dctx = spt_chunk_in_create(r->alloc);
     if (!r->name || !r->dctx)
         return spt_rd_fatal(r, SPT_E_NOMEM, "out of memory opening the reader");
-    /* Slot 0 of every table is "none". */
-#define INIT_TABLE(t)                                                                          \
-    if (spt_xgrow(r->alloc, (void **)&(t).v, &(t).cap, 1, sizeof((t).v[0])) != 0)              \
-        return spt_rd_fatal(r, SPT_E_NOMEM, "out of memory opening the reader");               \
-    memset((t).v, 0, sizeof((t).v[0]));                                                        \
+        /* Slot 0 of every table is "none". */
+#define INIT_TABLE(t)                                                                              \
+    if (spt_xgrow(r->alloc, (void **)&(t).v, &(t).cap, 1, sizeof((t).v[0])) != 0)                  \
+        return spt_rd_fatal(r, SPT_E_NOMEM, "out of memory opening the reader");                   \
+    memset((t).v, 0, sizeof((t).v[0]));                                                            \
     (t).n = 1
     INIT_TABLE(r->strings);
     INIT_TABLE(r->mappings);
@@ -247,8 +245,7 @@ static spt_status open_common(spt_reader **out, const char *name, const spt_read
     return SPT_OK;
 }
 
-spt_status spt_reader_open(const char *path, const spt_reader_options *options,
-                           spt_reader **out) {
+spt_status spt_reader_open(const char *path, const spt_reader_options *options, spt_reader **out) {
     spt_status st = open_common(out, path, options);
     if (st != SPT_OK)
         return st;
@@ -319,8 +316,7 @@ const char *spt_reader_error(const spt_reader *r) {
 
 /* Records why the open chunk is damaged, unless we are already skipping earlier damage (then
  * the first reason is the one worth reporting). */
-__attribute__((format(printf, 2, 3))) static void set_damage(spt_reader *r, const char *fmt,
-                                                              ...) {
+__attribute__((format(printf, 2, 3))) static void set_damage(spt_reader *r, const char *fmt, ...) {
     if (r->resyncing)
         return;
     va_list ap;
@@ -402,8 +398,7 @@ static int scan_segments(spt_reader *r) {
         uint8_t kind;
         uint64_t len;
         size_t head;
-        int got = record_header(r->raw + r->scan_pos, r->raw_len - r->scan_pos, &kind, &len,
-                                &head);
+        int got = record_header(r->raw + r->scan_pos, r->raw_len - r->scan_pos, &kind, &len, &head);
         if (got < 0) {
             set_damage(r, "a record length is malformed");
             return -1;
@@ -436,6 +431,7 @@ static int scan_segments(spt_reader *r) {
             }
             r->scan_pos += head + (size_t)len;
             r->ready_end = r->scan_pos;
+            r->checked_pos = r->pos;
             continue;
         }
         r->scan_pos += head + (size_t)len;
@@ -449,11 +445,15 @@ static int scan_segments(spt_reader *r) {
 
 /* The file ended inside the open chunk: keep what was checked, say what was not. */
 static void truncated_tail(spt_reader *r) {
-    uint64_t lost = r->file_size - r->chunk_start;
+    /* checked_pos is where the input stood when the last checksum passed; in a chunk with no
+     * checked segment, the whole chunk is lost. */
+    uint64_t from = r->checked_pos > r->chunk_start ? r->checked_pos : r->chunk_start;
+    uint64_t lost = r->file_size - from;
     r->stats.truncated = 1;
     r->stats.truncated_bytes = lost;
-    warnf(r, "truncated at byte %llu: the last %llu bytes (an unfinished chunk, %zu bytes of "
-             "records after the last checksum) were not used",
+    warnf(r,
+          "truncated at byte %llu: the recording did not finish; its last %llu bytes (%zu "
+          "bytes of records after the last checksum) could not be used",
           (unsigned long long)r->file_size, (unsigned long long)lost, r->raw_len - r->ready_end);
     r->in_chunk = 0;
     r->raw_len = r->ready_end;
@@ -483,6 +483,7 @@ static int begin_chunk(spt_reader *r) {
         r->chunk_start = r->pos;
         r->expect_begin = 1;
         r->chunk_gen++;
+        r->checked_pos = r->pos;
         spt_chunk_in_reset(r->dctx);
         return 1;
     }
@@ -532,8 +533,8 @@ static void decode_more(spt_reader *r) {
             damage(r, 0);
             continue;
         }
-        if (spt_xgrow(r->alloc, (void **)&r->raw, &r->raw_cap, r->raw_len + DECODE_STEP_BYTES,
-                      1) != 0) {
+        if (spt_xgrow(r->alloc, (void **)&r->raw, &r->raw_cap, r->raw_len + DECODE_STEP_BYTES, 1) !=
+            0) {
             spt_rd_fatal(r, SPT_E_NOMEM, "out of memory decoding a chunk");
             return;
         }
@@ -575,8 +576,9 @@ static void decode_more(spt_reader *r) {
                  * chunk starts right after it and no search is needed. */
                 r->stats.damaged_chunks++;
                 r->stats.damaged_bytes += r->raw_len - r->ready_end;
-                warnf(r, "chunk at byte %llu is damaged (it ends inside a segment); skipped "
-                         "its last %zu bytes of records",
+                warnf(r,
+                      "chunk at byte %llu is damaged (it ends inside a segment); skipped "
+                      "its last %zu bytes of records",
                       (unsigned long long)r->chunk_start, r->raw_len - r->ready_end);
                 r->raw_len = r->scan_pos = r->ready_end;
             }
@@ -594,8 +596,8 @@ static void report_unknown(spt_reader *r) {
     for (int k = 1; k < 256; k++) {
         if (!r->unknown_by_kind[k] || used + 32 >= sizeof list)
             continue;
-        int n = snprintf(list + used, sizeof list - used, "%s%llu of kind 0x%02x",
-                         used ? ", " : "", (unsigned long long)r->unknown_by_kind[k], k);
+        int n = snprintf(list + used, sizeof list - used, "%s%llu of kind 0x%02x", used ? ", " : "",
+                         (unsigned long long)r->unknown_by_kind[k], k);
         if (n > 0)
             used += (size_t)n;
     }

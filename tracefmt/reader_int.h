@@ -39,12 +39,12 @@ typedef struct {
 
 /* A table indexed by reader id; element 0 is the unused "none" slot. The map translates the
  * file's ids into ours. */
-#define RD_TABLE(T)                                                                            \
-    struct {                                                                                   \
-        T *v;                                                                                  \
-        size_t n;                                                                              \
-        size_t cap;                                                                            \
-        spt_map ids;                                                                           \
+#define RD_TABLE(T)                                                                                \
+    struct {                                                                                       \
+        T *v;                                                                                      \
+        size_t n;                                                                                  \
+        size_t cap;                                                                                \
+        spt_map ids;                                                                               \
     }
 
 struct spt_reader {
@@ -72,9 +72,10 @@ struct spt_reader {
 
     /* Chunk and segment decoding (reader.c). */
     ZSTD_DCtx *dctx;
-    uint64_t pos;          /* file offset of the next compressed byte */
+    uint64_t pos; /* file offset of the next compressed byte */
     int in_chunk;
     uint64_t chunk_start;  /* file offset of the open chunk's frame */
+    uint64_t checked_pos;  /* input position when the last segment's checksum passed */
     uint64_t chunk_seq;    /* from its CHUNK_BEGIN */
     uint32_t chunk_gen;    /* our count of chunks begun; marks definitions */
     int expect_begin;      /* the next record scanned must be CHUNK_BEGIN */
@@ -83,10 +84,10 @@ struct spt_reader {
     char damage_what[200]; /* why, for the warning once resync ends */
     uint8_t *raw;          /* decompressed bytes not yet consumed */
     size_t raw_len, raw_cap;
-    size_t parse_pos;      /* next verified record to decode */
-    size_t ready_end;      /* raw[parse_pos, ready_end) is checked; after it a partial segment */
-    size_t scan_pos;       /* how far the partial segment's record headers were scanned */
-    int done;              /* SPT_END or a fatal error has been returned */
+    size_t parse_pos; /* next verified record to decode */
+    size_t ready_end; /* raw[parse_pos, ready_end) is checked; after it a partial segment */
+    size_t scan_pos;  /* how far the partial segment's record headers were scanned */
+    int done;         /* SPT_END or a fatal error has been returned */
     spt_status fatal;
 
     /* Record decoding (records.c). */

@@ -46,22 +46,22 @@ static int map_insert(spt_reader *r, spt_map *m, uint64_t key, uint32_t id) {
 }
 
 /* Adds a new definition slot for file id `fid` to a table; returns our id or 0 (fatal). */
-#define TABLE_ADD(r, table, fid, out_id)                                                       \
-    do {                                                                                       \
-        (out_id) = 0;                                                                          \
-        if ((table).n >= UINT32_MAX) {                                                         \
-            spt_rd_fatal((r), SPT_E_LIMIT, "more than 2^32 definitions of one kind");          \
-            break;                                                                             \
-        }                                                                                      \
-        if (charge_grow((r), (void **)&(table).v, &(table).cap, (table).n + 1,                 \
-                        sizeof((table).v[0])) != 0)                                            \
-            break;                                                                             \
-        uint32_t new_id_ = (uint32_t)(table).n;                                                \
-        if (map_insert((r), &(table).ids, (fid), new_id_) != 0)                                \
-            break;                                                                             \
-        memset(&(table).v[new_id_], 0, sizeof((table).v[0]));                                  \
-        (table).n++;                                                                           \
-        (out_id) = new_id_;                                                                    \
+#define TABLE_ADD(r, table, fid, out_id)                                                           \
+    do {                                                                                           \
+        (out_id) = 0;                                                                              \
+        if ((table).n >= UINT32_MAX) {                                                             \
+            spt_rd_fatal((r), SPT_E_LIMIT, "more than 2^32 definitions of one kind");              \
+            break;                                                                                 \
+        }                                                                                          \
+        if (charge_grow((r), (void **)&(table).v, &(table).cap, (table).n + 1,                     \
+                        sizeof((table).v[0])) != 0)                                                \
+            break;                                                                                 \
+        uint32_t new_id_ = (uint32_t)(table).n;                                                    \
+        if (map_insert((r), &(table).ids, (fid), new_id_) != 0)                                    \
+            break;                                                                                 \
+        memset(&(table).v[new_id_], 0, sizeof((table).v[0]));                                      \
+        (table).n++;                                                                               \
+        (out_id) = new_id_;                                                                        \
     } while (0)
 
 static rd_result damaged(spt_reader *r, const char *what) {
@@ -70,7 +70,7 @@ static rd_result damaged(spt_reader *r, const char *what) {
 }
 
 __attribute__((format(printf, 2, 3))) static rd_result damagedf(spt_reader *r, const char *fmt,
-                                                                 ...);
+                                                                ...);
 static rd_result damagedf(spt_reader *r, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
@@ -83,8 +83,8 @@ static rd_result damagedf(spt_reader *r, const char *fmt, ...) {
 
 /* Translates a file id into ours. 0 stays 0 when allow_none; anything else must have been
  * defined in the current chunk. Returns 1, or 0 after recording the damage. */
-#define RESOLVE(r, table, what, fid, allow_none, out)                                          \
-    resolve_id((r), &(table).ids, (table).n ? &(table).v[0].mark : NULL, sizeof((table).v[0]), \
+#define RESOLVE(r, table, what, fid, allow_none, out)                                              \
+    resolve_id((r), &(table).ids, (table).n ? &(table).v[0].mark : NULL, sizeof((table).v[0]),     \
                (what), (fid), (allow_none), (out))
 
 static int resolve_id(spt_reader *r, const spt_map *ids, const uint32_t *mark0, size_t stride,
@@ -110,7 +110,8 @@ static int resolve_id(spt_reader *r, const spt_map *ids, const uint32_t *mark0, 
 
 /* Looks up a definition's file id: returns our id if already known (and marks it defined in
  * this chunk), else 0. */
-#define KNOWN(r, table, fid) known_id((r), &(table).ids, &(table).v[0].mark, sizeof((table).v[0]), (fid))
+#define KNOWN(r, table, fid)                                                                       \
+    known_id((r), &(table).ids, &(table).v[0].mark, sizeof((table).v[0]), (fid))
 
 static uint32_t known_id(spt_reader *r, const spt_map *ids, uint32_t *mark0, size_t stride,
                          uint64_t fid) {
@@ -283,10 +284,10 @@ static uint64_t get_address(spt_reader *r, spt_cursor *c) {
     return r->addr_reg;
 }
 
-#define NEED(cond, what)                                                                       \
-    do {                                                                                       \
-        if (!(cond))                                                                           \
-            return damaged(r, what);                                                           \
+#define NEED(cond, what)                                                                           \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            return damaged(r, what);                                                               \
     } while (0)
 
 static rd_result ev_end(spt_reader *r, spt_cursor *c, spt_event *ev) {
@@ -314,12 +315,18 @@ static rd_result ev_end(spt_reader *r, spt_cursor *c, spt_event *ev) {
 static rd_result decode(spt_reader *r, uint8_t kind, spt_cursor *c, spt_event *ev) {
     uint64_t a, b;
     switch (kind) {
-    case SPT_REC_STRING: return def_string(r, c);
-    case SPT_REC_MAPPING: return def_mapping(r, c);
-    case SPT_REC_NATIVE_FRAME: return def_frame(r, c, SPT_FRAME_NATIVE);
-    case SPT_REC_PY_FRAME: return def_frame(r, c, SPT_FRAME_PYTHON);
-    case SPT_REC_STACK: return def_stack(r, c);
-    case SPT_REC_THREAD: return def_thread(r, c, ev);
+    case SPT_REC_STRING:
+        return def_string(r, c);
+    case SPT_REC_MAPPING:
+        return def_mapping(r, c);
+    case SPT_REC_NATIVE_FRAME:
+        return def_frame(r, c, SPT_FRAME_NATIVE);
+    case SPT_REC_PY_FRAME:
+        return def_frame(r, c, SPT_FRAME_PYTHON);
+    case SPT_REC_STACK:
+        return def_stack(r, c);
+    case SPT_REC_THREAD:
+        return def_thread(r, c, ev);
     case SPT_REC_THREAD_NAME:
         ev->kind = SPT_EV_THREAD_NAME;
         a = spt_get_uv(c);

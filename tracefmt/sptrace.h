@@ -7,7 +7,10 @@
  * Ids. Strings, mappings, frames, stacks and threads are referred to by uint32_t ids that start
  * at 1; 0 always means "none" (the empty string, no mapping, the root of the stack tree, no
  * thread). The writer assigns ids as things are interned; the reader assigns its own dense ids in
- * the order definitions are first read. The two id spaces are not the same numbers.
+ * the order definitions are first read. The two id spaces are not the same numbers. A
+ * definition restated in a later chunk keeps the reader id it was first given, and a stack's
+ * parent always has a lower id than the stack, in both id spaces. Events may name thread 0
+ * (not tied to a thread) and stack 0 (an empty stack).
  *
  * Times are nanoseconds since the trace started (spt_header.start_mono_ns), stored in the file
  * with the resolution spt_header.tick_ns.
@@ -29,17 +32,17 @@ extern "C" {
  * Status codes. Values are stable and never reused.
  * ------------------------------------------------------------------------------------------- */
 typedef enum {
-    SPT_OK = 0,           /* success */
-    SPT_END = 1,          /* spt_reader_next: no more events (not an error) */
-    SPT_E_IO = 2,         /* open/read/write failed; the message carries strerror */
-    SPT_E_BAD_MAGIC = 3,  /* not an .sptrace file */
-    SPT_E_VERSION = 4,    /* a format major version this library does not read */
-    SPT_E_TRUNCATED = 5,  /* the file ends inside its header */
-    SPT_E_CORRUPT = 6,    /* the header is damaged (chunk damage is a warning, see reader) */
-    SPT_E_NOMEM = 7,      /* an allocation failed or the reader's memory limit was reached */
-    SPT_E_LIMIT = 8,      /* a documented limit was exceeded (string length, stack depth, ...) */
-    SPT_E_USAGE = 9,      /* the API was called wrongly (bad id, writer already failed, ...) */
-    SPT_E_COMPRESS = 10   /* zstd refused to compress */
+    SPT_OK = 0,          /* success */
+    SPT_END = 1,         /* spt_reader_next: no more events (not an error) */
+    SPT_E_IO = 2,        /* open/read/write failed; the message carries strerror */
+    SPT_E_BAD_MAGIC = 3, /* not an .sptrace file */
+    SPT_E_VERSION = 4,   /* a format major version this library does not read */
+    SPT_E_TRUNCATED = 5, /* the file ends inside its header */
+    SPT_E_CORRUPT = 6,   /* the header is damaged (chunk damage is a warning, see reader) */
+    SPT_E_NOMEM = 7,     /* an allocation failed or the reader's memory limit was reached */
+    SPT_E_LIMIT = 8,     /* a documented limit was exceeded (string length, stack depth, ...) */
+    SPT_E_USAGE = 9,     /* the API was called wrongly (bad id, writer already failed, ...) */
+    SPT_E_COMPRESS = 10  /* zstd refused to compress */
 } spt_status;
 
 /* Returns a short constant name for a status ("truncated", "corrupt", ...). Never NULL. */
@@ -66,27 +69,27 @@ typedef enum {
 } spt_clock;
 
 typedef enum {
-    SPT_ALLOC_OFF = 0,     /* allocations not recorded */
-    SPT_ALLOC_ALL = 1,     /* every allocation and every free recorded */
-    SPT_ALLOC_SAMPLED = 2  /* Poisson sampling by bytes, mean alloc_sample_bytes apart */
+    SPT_ALLOC_OFF = 0,    /* allocations not recorded */
+    SPT_ALLOC_ALL = 1,    /* every allocation and every free recorded */
+    SPT_ALLOC_SAMPLED = 2 /* Poisson sampling by bytes, mean alloc_sample_bytes apart */
 } spt_alloc_mode;
 
 typedef struct {
-    uint16_t format_major;       /* filled by the reader; ignored by the writer */
-    uint16_t format_minor;       /* filled by the reader; ignored by the writer */
+    uint16_t format_major;        /* filled by the reader; ignored by the writer */
+    uint16_t format_minor;        /* filled by the reader; ignored by the writer */
     const char *recorder_version; /* e.g. "spprof 0.1.0" */
-    uint64_t start_wall_ns;      /* CLOCK_REALTIME when recording started, ns since the epoch */
-    uint64_t start_mono_ns;      /* CLOCK_MONOTONIC at the same moment */
-    uint64_t tick_ns;            /* resolution of stored times; 0 means the default, 1000 */
+    uint64_t start_wall_ns;       /* CLOCK_REALTIME when recording started, ns since the epoch */
+    uint64_t start_mono_ns;       /* CLOCK_MONOTONIC at the same moment */
+    uint64_t tick_ns;             /* resolution of stored times; 0 means the default, 1000 */
     uint32_t pid;
     uint32_t ppid;
-    const char *executable;      /* absolute path of the profiled executable */
+    const char *executable; /* absolute path of the profiled executable */
     uint32_t argc;
-    const char *const *argv;     /* argc command-line arguments */
+    const char *const *argv; /* argc command-line arguments */
     const char *hostname;
-    const char *arch;            /* "x86_64", "aarch64", ... */
+    const char *arch; /* "x86_64", "aarch64", ... */
     spt_clock clock;
-    uint64_t interval_ns;        /* sampling interval */
+    uint64_t interval_ns; /* sampling interval */
     spt_alloc_mode alloc_mode;
     uint64_t alloc_sample_bytes; /* mean bytes between allocation samples (SPT_ALLOC_SAMPLED) */
     uint32_t python_version;     /* PY_VERSION_HEX of the profiled interpreter; 0 if none */
@@ -100,11 +103,11 @@ typedef struct {
  * id space, the reader fills them with ids from its id space (see spt_reader_string).
  * ------------------------------------------------------------------------------------------- */
 typedef struct {
-    uint64_t start;          /* first address of the mapping in the recorded process */
-    uint64_t end;            /* one past the last address */
-    uint64_t file_offset;    /* offset in the file that is mapped at start */
-    uint32_t path;           /* string id of the file's path */
-    uint8_t build_id_len;    /* 0 if the file has no GNU build-id note; at most 64 */
+    uint64_t start;       /* first address of the mapping in the recorded process */
+    uint64_t end;         /* one past the last address */
+    uint64_t file_offset; /* offset in the file that is mapped at start */
+    uint32_t path;        /* string id of the file's path */
+    uint8_t build_id_len; /* 0 if the file has no GNU build-id note; at most 64 */
     uint8_t build_id[64];
 } spt_mapping;
 
@@ -113,7 +116,7 @@ typedef enum {
     SPT_FRAME_PYTHON = 2  /* a CPython frame: code object, qualified name, line */
 } spt_frame_kind;
 
-#define SPT_FRAME_INLINED 0x1u   /* native: an inlined call at the same address as its caller */
+#define SPT_FRAME_INLINED   0x1u /* native: an inlined call at the same address as its caller */
 #define SPT_FRAME_SYNTHETIC 0x2u /* a placeholder such as "[truncated]"; no address */
 
 typedef struct {
@@ -131,16 +134,16 @@ typedef struct {
 
 /* A stack is a node of a prefix tree: its parent's frames, then one more (innermost) frame. */
 typedef struct {
-    uint32_t parent;     /* stack id of the caller part; 0 = this is an outermost frame */
-    uint32_t frame;      /* frame id of the innermost frame */
-    uint32_t depth;      /* number of frames (1 for an outermost frame); reader fills it */
+    uint32_t parent; /* stack id of the caller part; 0 = this is an outermost frame */
+    uint32_t frame;  /* frame id of the innermost frame */
+    uint32_t depth;  /* number of frames (1 for an outermost frame); reader fills it */
 } spt_stack;
 
 typedef struct {
-    uint32_t os_tid;       /* kernel thread id */
-    uint32_t name;         /* string id of the current name */
-    uint64_t start_ns;     /* when the thread was first seen */
-    uint64_t end_ns;       /* when it ended; reader: 0 if no end was recorded */
+    uint32_t os_tid;   /* kernel thread id */
+    uint32_t name;     /* string id of the current name */
+    uint64_t start_ns; /* when the thread was first seen */
+    uint64_t end_ns;   /* when it ended; reader: 0 if no end was recorded */
 } spt_thread;
 
 /* ---------------------------------------------------------------------------------------------
@@ -166,15 +169,15 @@ typedef enum {
 #define SPT_SAMPLE_IDLE 0x1u /* wall clock: the thread did not run since its previous sample */
 
 typedef enum {
-    SPT_DROP_RING_FULL = 1,      /* sample buffers full: samples dropped */
-    SPT_DROP_UNWIND_FAILED = 2,  /* the unwinder failed: samples dropped */
-    SPT_DROP_ALLOC_RING_FULL = 3,/* allocation events dropped */
-    SPT_DROP_TRUNCATED_STACK = 4 /* stacks cut at max_depth (recorded, but incomplete) */
+    SPT_DROP_RING_FULL = 1,       /* sample buffers full: samples dropped */
+    SPT_DROP_UNWIND_FAILED = 2,   /* the unwinder failed: samples dropped */
+    SPT_DROP_ALLOC_RING_FULL = 3, /* allocation events dropped */
+    SPT_DROP_TRUNCATED_STACK = 4  /* stacks cut at max_depth (recorded, but incomplete) */
 } spt_drop_reason;
 
 typedef enum {
     SPT_CHILD_FORK = 1,
-    SPT_CHILD_EXEC = 2,  /* this process exec'd; the new program's trace continues the run */
+    SPT_CHILD_EXEC = 2, /* this process exec'd; the new program's trace continues the run */
     SPT_CHILD_SPAWN = 3
 } spt_child_kind;
 
@@ -188,29 +191,29 @@ typedef enum {
 
 typedef struct {
     spt_end_reason reason;
-    int32_t status;            /* exit code or signal number */
-    uint64_t duration_ns;      /* from start to end of recording */
-    uint64_t samples;          /* SAMPLE records written (filled by the writer) */
-    uint64_t sample_weight;    /* sum of their weights (filled by the writer) */
-    uint64_t allocs;           /* ALLOC records written (filled by the writer) */
-    uint64_t frees;            /* FREE records written (filled by the writer) */
-    uint64_t dropped_samples;  /* samples lost to full buffers or unwind failures */
-    uint64_t dropped_allocs;   /* allocation events lost */
-    uint64_t allocs_seen;      /* allocations the recorder observed, recorded or not */
-    uint64_t recorder_cpu_ns;  /* CPU time the recorder spent (writer thread + handlers) */
-    uint64_t process_cpu_ns;   /* CPU time of the whole process */
+    int32_t status;           /* exit code or signal number */
+    uint64_t duration_ns;     /* from start to end of recording */
+    uint64_t samples;         /* SAMPLE records written (filled by the writer) */
+    uint64_t sample_weight;   /* sum of their weights (filled by the writer) */
+    uint64_t allocs;          /* ALLOC records written (filled by the writer) */
+    uint64_t frees;           /* FREE records written (filled by the writer) */
+    uint64_t dropped_samples; /* samples lost to full buffers or unwind failures */
+    uint64_t dropped_allocs;  /* allocation events lost */
+    uint64_t allocs_seen;     /* allocations the recorder observed, recorded or not */
+    uint64_t recorder_cpu_ns; /* CPU time the recorder spent (writer thread + handlers) */
+    uint64_t process_cpu_ns;  /* CPU time of the whole process */
 } spt_end;
 
 typedef struct {
     spt_event_kind kind;
-    uint64_t time_ns;  /* since trace start; for aggregated records, the time they were written */
-    uint32_t thread;   /* thread id; 0 = not tied to a thread */
+    uint64_t time_ns; /* since trace start; for aggregated records, the time they were written */
+    uint32_t thread;  /* thread id; 0 = not tied to a thread */
     union {
         struct {
-            uint32_t stack;   /* stack id */
-            uint64_t weight;  /* sampling intervals this stands for (1 + timer overruns) */
-            uint64_t count;   /* raw samples merged into this one (1 unless aggregated) */
-            uint32_t flags;   /* SPT_SAMPLE_* */
+            uint32_t stack;  /* stack id */
+            uint64_t weight; /* sampling intervals this stands for (1 + timer overruns) */
+            uint64_t count;  /* raw samples merged into this one (1 unless aggregated) */
+            uint32_t flags;  /* SPT_SAMPLE_* */
         } sample;
         struct {
             uint32_t stack;
@@ -222,30 +225,30 @@ typedef struct {
             uint64_t address;
         } free;
         struct {
-            uint32_t text;  /* string id */
+            uint32_t text; /* string id */
         } marker;
         struct {
-            uint32_t name;  /* string id (THREAD_START, THREAD_NAME) */
+            uint32_t name; /* string id (THREAD_START, THREAD_NAME) */
         } thread_info;
         struct {
             spt_drop_reason reason;
-            uint64_t count;
+            uint64_t count; /* dropped since the previous DROPS event of this reason */
         } drops;
         struct {
             spt_child_kind kind;
             uint32_t pid;
-            uint32_t trace_path;  /* string id */
+            uint32_t trace_path; /* string id */
         } child;
         struct {
             uint32_t stack;
-            uint64_t alloc_count;       /* estimated allocations made at this site */
-            uint64_t alloc_bytes;       /* estimated bytes allocated */
-            uint64_t live_count;        /* estimated allocations still live at the end */
-            uint64_t live_bytes;        /* estimated bytes still live at the end */
+            uint64_t alloc_count; /* estimated allocations made at this site */
+            uint64_t alloc_bytes; /* estimated bytes allocated */
+            uint64_t live_count;  /* estimated allocations still live at the end */
+            uint64_t live_bytes;  /* estimated bytes still live at the end */
         } alloc_total;
         struct {
-            uint32_t key;    /* string id */
-            uint32_t value;  /* string id */
+            uint32_t key;   /* string id */
+            uint32_t value; /* string id */
         } metadata;
         spt_end end;
     } u;
@@ -257,10 +260,10 @@ typedef struct {
 typedef struct spt_writer spt_writer;
 
 typedef struct {
-    int compression_level;      /* zstd level; 0 means the default, 3 */
-    size_t chunk_bytes;         /* close a chunk after this many uncompressed bytes; 0 = 4 MiB */
-    uint64_t chunk_max_age_ns;  /* close a chunk at a flush this long after it opened; 0 = 60 s */
-    size_t segment_bytes;       /* checksum and hand to zstd every this many bytes; 0 = 256 KiB */
+    int compression_level;     /* zstd level; 0 means the default, 3 */
+    size_t chunk_bytes;        /* close a chunk after this many uncompressed bytes; 0 = 4 MiB */
+    uint64_t chunk_max_age_ns; /* close a chunk at a flush this long after it opened; 0 = 60 s */
+    size_t segment_bytes;      /* checksum and hand to zstd every this many bytes; 0 = 256 KiB */
     const spt_allocator *allocator; /* NULL = libc */
 } spt_writer_options;
 
@@ -313,9 +316,8 @@ spt_status spt_writer_sample(spt_writer *w, uint32_t thread, uint64_t time_ns, u
 
 /* Records `count` samples of one (thread, stack, flags) with total weight, for aggregated
  * traces: time order is given up. */
-spt_status spt_writer_sample_total(spt_writer *w, uint32_t thread, uint64_t time_ns,
-                                   uint32_t stack, uint64_t count, uint64_t weight,
-                                   uint32_t flags);
+spt_status spt_writer_sample_total(spt_writer *w, uint32_t thread, uint64_t time_ns, uint32_t stack,
+                                   uint64_t count, uint64_t weight, uint32_t flags);
 
 /* Records an allocation of size_bytes at address; weight_bytes is the number of bytes the sample
  * stands for (size_bytes when every allocation is recorded). */
@@ -326,14 +328,15 @@ spt_status spt_writer_alloc(spt_writer *w, uint32_t thread, uint64_t time_ns, ui
 spt_status spt_writer_free(spt_writer *w, uint32_t thread, uint64_t time_ns, uint64_t address);
 
 /* Records an aggregated allocation site (aggregated traces). */
-spt_status spt_writer_alloc_total(spt_writer *w, uint32_t thread, uint64_t time_ns,
-                                  uint32_t stack, uint64_t alloc_count, uint64_t alloc_bytes,
-                                  uint64_t live_count, uint64_t live_bytes);
+spt_status spt_writer_alloc_total(spt_writer *w, uint32_t thread, uint64_t time_ns, uint32_t stack,
+                                  uint64_t alloc_count, uint64_t alloc_bytes, uint64_t live_count,
+                                  uint64_t live_bytes);
 
 /* Records a marker: text (string id) at time_ns on thread (0 = process-wide). */
 spt_status spt_writer_marker(spt_writer *w, uint32_t thread, uint64_t time_ns, uint32_t text);
 
-/* Records that count items were dropped for reason, up to time_ns. */
+/* Records that count more items were dropped for reason since the previous call for that
+ * reason (counts are increments, not running totals). */
 spt_status spt_writer_drops(spt_writer *w, uint64_t time_ns, spt_drop_reason reason,
                             uint64_t count);
 
@@ -357,9 +360,17 @@ uint64_t spt_writer_raw_bytes(const spt_writer *w);
 
 /* Finishes the trace. If end is not NULL an END record is written with its fields (the writer
  * fills samples, sample_weight, allocs and frees itself), which marks the trace as complete; with
- * NULL the trace reads as unfinished, like one whose recorder was killed. The file is closed
- * (unless it came from spt_writer_open_fd) and w is freed in every case. Returns the first error
- * the writer met, if any. Accepts NULL. */
+ * NULL the trace reads as unfinished, like one whose recorder was killed. Closes the file
+ * (unless it came from spt_writer_open_fd). Returns the first error the writer met, if any;
+ * spt_writer_error() still says why. Afterwards only spt_writer_error and spt_writer_destroy may
+ * be called. */
+spt_status spt_writer_finish(spt_writer *w, const spt_end *end);
+
+/* Frees the writer. A writer destroyed without spt_writer_finish leaves an unfinished trace (its
+ * file is closed). Accepts NULL. */
+void spt_writer_destroy(spt_writer *w);
+
+/* spt_writer_finish then spt_writer_destroy, for callers that need only the status. */
 spt_status spt_writer_close(spt_writer *w, const spt_end *end);
 
 /* The last error as one line: "<file>: <what went wrong>". Never NULL. */
@@ -381,27 +392,26 @@ typedef struct {
 
 /* What the reader saw; complete once spt_reader_next has returned SPT_END. */
 typedef struct {
-    uint64_t file_bytes;          /* bytes in the file (as far as read) */
-    uint64_t header_bytes;        /* bytes of the file header */
-    uint64_t raw_bytes;           /* uncompressed record bytes decoded */
-    uint64_t chunks;              /* chunks decoded (wholly or in part) */
-    uint64_t damaged_chunks;      /* chunks skipped, wholly or from the damage on */
-    uint64_t damaged_bytes;       /* compressed bytes skipped because of damage */
-    uint64_t records;             /* records decoded */
-    uint64_t unknown_records;     /* records of kinds this reader does not know, skipped */
-    uint64_t events[16];          /* events returned, indexed by spt_event_kind */
-    int truncated;                /* the last chunk was cut short (recorder killed or running) */
-    uint64_t truncated_bytes;     /* bytes at the end that could not be used */
-    int ended_cleanly;            /* an END record was read */
-    spt_end end;                  /* the END record's totals, when ended_cleanly */
-    uint64_t last_time_ns;        /* the latest event time seen */
+    uint64_t file_bytes;      /* bytes in the file (as far as read) */
+    uint64_t header_bytes;    /* bytes of the file header */
+    uint64_t raw_bytes;       /* uncompressed record bytes decoded */
+    uint64_t chunks;          /* chunks decoded (wholly or in part) */
+    uint64_t damaged_chunks;  /* chunks skipped, wholly or from the damage on */
+    uint64_t damaged_bytes;   /* compressed bytes skipped because of damage */
+    uint64_t records;         /* records decoded */
+    uint64_t unknown_records; /* records of kinds this reader does not know, skipped */
+    uint64_t events[16];      /* events returned, indexed by spt_event_kind */
+    int truncated;            /* the last chunk was cut short (recorder killed or running) */
+    uint64_t truncated_bytes; /* bytes at the end that could not be used */
+    int ended_cleanly;        /* an END record was read */
+    spt_end end;              /* the END record's totals, when ended_cleanly */
+    uint64_t last_time_ns;    /* the latest event time seen */
 } spt_reader_stats;
 
 /* Opens the file at path and reads its header. On success *out is the reader. On failure *out is
  * still set when memory allowed, so that spt_reader_error() can say why; close it. Fails with
  * SPT_E_IO, SPT_E_BAD_MAGIC, SPT_E_VERSION, SPT_E_TRUNCATED, SPT_E_CORRUPT or SPT_E_NOMEM. */
-spt_status spt_reader_open(const char *path, const spt_reader_options *options,
-                           spt_reader **out);
+spt_status spt_reader_open(const char *path, const spt_reader_options *options, spt_reader **out);
 
 /* Like spt_reader_open but reads size bytes at data, which must stay valid until close.
  * name is used in messages. */
@@ -444,12 +454,12 @@ void spt_reader_close(spt_reader *r);
 /* ---------------------------------------------------------------------------------------------
  * Limits (docs/format.md section 7). Readers reject anything larger.
  * ------------------------------------------------------------------------------------------- */
-#define SPT_MAX_HEADER_BYTES (1u << 20)     /* the header frame's payload */
-#define SPT_MAX_RECORD_BYTES (16u << 20)    /* one record's payload */
-#define SPT_MAX_SEGMENT_BYTES (64u << 20)   /* uncompressed bytes between two SYNC records */
-#define SPT_MAX_STRING_BYTES (1u << 20)     /* one string */
-#define SPT_MAX_STACK_DEPTH 65536u          /* frames in one stack */
-#define SPT_MAX_ARGS 65536u                 /* command-line arguments in the header */
+#define SPT_MAX_HEADER_BYTES  (1u << 20)  /* the header frame's payload */
+#define SPT_MAX_RECORD_BYTES  (16u << 20) /* one record's payload */
+#define SPT_MAX_SEGMENT_BYTES (64u << 20) /* uncompressed bytes between two SYNC records */
+#define SPT_MAX_STRING_BYTES  (1u << 20)  /* one string */
+#define SPT_MAX_STACK_DEPTH   65536u      /* frames in one stack */
+#define SPT_MAX_ARGS          65536u      /* command-line arguments in the header */
 
 #ifdef __cplusplus
 }

@@ -52,11 +52,11 @@ typedef struct {
 } wthread;
 
 /* A growable array whose element 0 is unused, so ids index it directly. */
-#define WTABLE(T)                                                                              \
-    struct {                                                                                   \
-        T *v;                                                                                  \
-        size_t n; /* highest id + 1 */                                                         \
-        size_t cap;                                                                            \
+#define WTABLE(T)                                                                                  \
+    struct {                                                                                       \
+        T *v;                                                                                      \
+        size_t n; /* highest id + 1 */                                                             \
+        size_t cap;                                                                                \
     }
 
 struct spt_writer {
@@ -65,6 +65,8 @@ struct spt_writer {
     char *name;
     char err[512];
     spt_status failed; /* first resource error; the writer refuses work after it */
+    int finished;      /* spt_writer_finish ran */
+    int writing_end;   /* finish is writing the END record */
     int fd;
     int own_fd;
     spt_chunk_out out;
@@ -216,6 +218,8 @@ static spt_status close_chunk(spt_writer *w) {
 static spt_status begin_event(spt_writer *w, uint64_t time_ns, uint64_t *ticks) {
     if (w->failed)
         return w->failed;
+    if (w->finished && !w->writing_end)
+        return set_error(w, SPT_E_USAGE, "the trace is already finished");
     *ticks = time_ns / w->tick_ns;
     if (w->chunk_open && w->chunk_raw >= w->chunk_bytes) {
         spt_status st = close_chunk(w);
@@ -396,8 +400,7 @@ static spt_status write_header(spt_writer *w, const spt_header *h) {
     if (w->failed)
         return w->failed;
     if (w->pay_len > SPT_MAX_HEADER_BYTES)
-        return set_error(w, SPT_E_LIMIT, "header is %zu bytes, over the 1 MiB limit",
-                         w->pay_len);
+        return set_error(w, SPT_E_LIMIT, "header is %zu bytes, over the 1 MiB limit", w->pay_len);
     uint8_t frame[8];
     spt_store_le32(frame, SPT_HEADER_FRAME_MAGIC);
     spt_store_le32(frame + 4, (uint32_t)w->pay_len);
@@ -689,8 +692,7 @@ uint32_t spt_writer_thread(spt_writer *w, uint32_t os_tid, uint32_t name, uint64
     return ensure_thread(w, id) == SPT_OK ? id : 0;
 }
 
-spt_status spt_writer_thread_name(spt_writer *w, uint32_t thread, uint64_t time_ns,
-                                  uint32_t name) {
+spt_status spt_writer_thread_name(spt_writer *w, uint32_t thread, uint64_t time_ns, uint32_t name) {
     if (!w)
         return SPT_E_USAGE;
     if (thread == 0 || !VALID_ID(w->threads, thread) || !VALID_ID(w->strings, name))
@@ -765,9 +767,8 @@ spt_status spt_writer_sample(spt_writer *w, uint32_t thread, uint64_t time_ns, u
     return emit(w, SPT_REC_SAMPLE);
 }
 
-spt_status spt_writer_sample_total(spt_writer *w, uint32_t thread, uint64_t time_ns,
-                                   uint32_t stack, uint64_t count, uint64_t weight,
-                                   uint32_t flags) {
+spt_status spt_writer_sample_total(spt_writer *w, uint32_t thread, uint64_t time_ns, uint32_t stack,
+                                   uint64_t count, uint64_t weight, uint32_t flags) {
     if (!w)
         return SPT_E_USAGE;
     uint64_t ticks;
@@ -828,9 +829,9 @@ spt_status spt_writer_free(spt_writer *w, uint32_t thread, uint64_t time_ns, uin
     return emit(w, SPT_REC_FREE);
 }
 
-spt_status spt_writer_alloc_total(spt_writer *w, uint32_t thread, uint64_t time_ns,
-                                  uint32_t stack, uint64_t alloc_count, uint64_t alloc_bytes,
-                                  uint64_t live_count, uint64_t live_bytes) {
+spt_status spt_writer_alloc_total(spt_writer *w, uint32_t thread, uint64_t time_ns, uint32_t stack,
+                                  uint64_t alloc_count, uint64_t alloc_bytes, uint64_t live_count,
+                                  uint64_t live_bytes) {
     if (!w)
         return SPT_E_USAGE;
     uint64_t ticks;
@@ -966,22 +967,36 @@ static void write_end(spt_writer *w, const spt_end *end) {
     emit(w, SPT_REC_END);
 }
 
-spt_status spt_writer_close(spt_writer *w, const spt_end *end) {
+spt_status spt_writer_finish(spt_writer *w, const spt_end *end) {
     if (!w)
-        return SPT_OK;
-    if (!w->failed && end)
+        return SPT_E_USAGE;
+    if (w->finished)
+        return w->failed;
+    w->finished = 1;
+    if (!w->failed && end) {
+        w->writing_end = 1;
         write_end(w, end);
+        w->writing_end = 0;
+    }
     if (!w->failed && w->chunk_open)
         close_chunk(w);
-    if (w->own_fd && w->fd >= 0 && close(w->fd) != 0 && !w->failed) {
-        w->out.io_errno = errno;
-        fail(w, SPT_E_IO, "");
+    if (w->own_fd && w->fd >= 0) {
+        if (close(w->fd) != 0 && !w->failed) {
+            w->out.io_errno = errno;
+            fail(w, SPT_E_IO, "");
+        }
+        w->fd = -1;
     }
-    spt_status st = w->failed;
-    const spt_allocator *a = w->alloc;
+    return w->failed;
+}
+
+void spt_writer_destroy(spt_writer *w) {
+    if (!w)
+        return;
+    if (w->own_fd && w->fd >= 0)
+        close(w->fd);
     spt_allocator acopy = w->alloc_copy;
-    if (a)
-        a = &acopy; /* w->alloc points into w, which is freed last */
+    const spt_allocator *a = w->alloc ? &acopy : NULL; /* w->alloc points into w */
     spt_chunk_out_free(&w->out, a);
     spt_map_free(&w->string_map, a);
     spt_map_free(&w->mapping_map, a);
@@ -998,6 +1013,13 @@ spt_status spt_writer_close(spt_writer *w, const spt_end *end) {
     spt_xfree(a, w->chain);
     spt_xfree(a, w->name);
     spt_xfree(a, w);
+}
+
+spt_status spt_writer_close(spt_writer *w, const spt_end *end) {
+    if (!w)
+        return SPT_OK;
+    spt_status st = spt_writer_finish(w, end);
+    spt_writer_destroy(w);
     return st;
 }
 
