@@ -1,0 +1,316 @@
+/* out.c: output helpers for spprof-analyze: human units, safe text for terminals, JSON and CSV
+ * quoting, and the field emitter behind `--format json|csv` for record-shaped output. */
+#include "analyze/cli.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+/* Picks the unit by the rounded value, so 999.96 us prints as "1.0 ms", not "1000.0 us". */
+void spa_fmt_duration(char *buf, size_t size, uint64_t ns) {
+    if (ns < 1000) {
+        snprintf(buf, size, "%" PRIu64 " ns", ns);
+    } else if (ns < 999950) {
+        snprintf(buf, size, "%.1f us", (double)ns / 1e3);
+    } else if (ns < 999950000) {
+        snprintf(buf, size, "%.1f ms", (double)ns / 1e6);
+    } else if (ns < 59995000000ull) {
+        snprintf(buf, size, "%.2f s", (double)ns / 1e9);
+    } else {
+        uint64_t s = (ns + 500000000) / 1000000000;
+        if (s < 3600)
+            snprintf(buf, size, "%" PRIu64 "m %02" PRIu64 "s", s / 60, s % 60);
+        else
+            snprintf(buf, size, "%" PRIu64 "h %02" PRIu64 "m", s / 3600, (s % 3600) / 60);
+    }
+}
+
+void spa_fmt_bytes(char *buf, size_t size, uint64_t bytes) {
+    static const char *const units[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+    if (bytes < 1024) {
+        snprintf(buf, size, "%" PRIu64 " B", bytes);
+        return;
+    }
+    double v = (double)bytes / 1024;
+    size_t u = 0;
+    while (v >= 1023.95 && u + 1 < sizeof units / sizeof units[0]) {
+        v /= 1024;
+        u++;
+    }
+    snprintf(buf, size, "%.1f %s", v, units[u]);
+}
+
+void spa_fmt_count(char *buf, size_t size, uint64_t n) {
+    char digits[32];
+    int len = snprintf(digits, sizeof digits, "%" PRIu64, n);
+    char out[48];
+    size_t o = 0;
+    for (int i = 0; i < len; i++) {
+        if (i > 0 && (len - i) % 3 == 0)
+            out[o++] = ',';
+        out[o++] = digits[i];
+    }
+    out[o] = '\0';
+    snprintf(buf, size, "%s", out);
+}
+
+/* Length of the valid UTF-8 sequence at s (1-4), or 0 if it is not one. Rejects overlong
+ * forms and surrogates, so what passes is safe to hand to a JSON parser or a terminal. */
+static size_t utf8_len(const unsigned char *s, size_t left) {
+    unsigned char c = s[0];
+    if (c < 0x80)
+        return 1;
+    size_t n;
+    uint32_t cp;
+    if (c >= 0xC2 && c <= 0xDF) {
+        n = 2;
+        cp = c & 0x1Fu;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        n = 3;
+        cp = c & 0x0Fu;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        n = 4;
+        cp = c & 0x07u;
+    } else {
+        return 0;
+    }
+    if (n > left)
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3Fu);
+    }
+    if ((n == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+        (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+        return 0;
+    return n;
+}
+
+void spa_put_text(FILE *f, const char *s, size_t len) {
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < len) {
+        size_t n = utf8_len(p + i, len - i);
+        if (n == 0 || (n == 1 && (p[i] < 0x20 || p[i] == 0x7F))) {
+            fputc('?', f);
+            i++;
+        } else {
+            fwrite(p + i, 1, n, f);
+            i += n;
+        }
+    }
+}
+
+void spa_put_json_string(FILE *f, const char *s, size_t len) {
+    const unsigned char *p = (const unsigned char *)s;
+    fputc('"', f);
+    size_t i = 0;
+    while (i < len) {
+        size_t n = utf8_len(p + i, len - i);
+        if (n == 0) {
+            fputs("\\ufffd", f);
+            i++;
+            continue;
+        }
+        if (n == 1) {
+            unsigned char c = p[i];
+            if (c == '"' || c == '\\')
+                fprintf(f, "\\%c", c);
+            else if (c == '\n')
+                fputs("\\n", f);
+            else if (c == '\t')
+                fputs("\\t", f);
+            else if (c < 0x20 || c == 0x7F)
+                fprintf(f, "\\u%04x", c);
+            else
+                fputc(c, f);
+        } else {
+            fwrite(p + i, 1, n, f);
+        }
+        i += n;
+    }
+    fputc('"', f);
+}
+
+void spa_put_csv_field(FILE *f, const char *s, size_t len) {
+    int quote = len == 0 ? 0 : (s[0] == ' ' || s[len - 1] == ' ');
+    for (size_t i = 0; i < len && !quote; i++)
+        quote = s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r';
+    if (!quote) {
+        fwrite(s, 1, len, f);
+        return;
+    }
+    fputc('"', f);
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '"')
+            fputc('"', f);
+        fputc(s[i], f);
+    }
+    fputc('"', f);
+}
+
+uint64_t spa_mul_sat(uint64_t a, uint64_t b) {
+    return b && a > UINT64_MAX / b ? UINT64_MAX : a * b;
+}
+
+const char *spa_clock_key(spt_clock clock) {
+    switch (clock) {
+    case SPT_CLOCK_CPU_THREAD:
+        return "cpu-thread";
+    case SPT_CLOCK_CPU_PROCESS:
+        return "cpu-process";
+    case SPT_CLOCK_WALL:
+        return "wall";
+    }
+    return "unknown";
+}
+
+const char *spa_color(int on, const char *code) {
+    return on ? code : "";
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The emitter. JSON is indented two spaces per level; CSV is "key,value" with dotted keys.
+ * ------------------------------------------------------------------------------------------- */
+#define EMIT_MAX_DEPTH ((int)(sizeof(((spa_emit *)0)->first) / sizeof(int)) - 1)
+
+void spa_emit_begin(spa_emit *e, FILE *f, spa_format format) {
+    memset(e, 0, sizeof *e);
+    e->f = f;
+    e->format = format;
+    e->first[0] = 1;
+    if (format == SPA_FORMAT_JSON)
+        fputc('{', f);
+    else
+        fputs("key,value\n", f);
+}
+
+void spa_emit_end(spa_emit *e) {
+    if (e->format == SPA_FORMAT_JSON)
+        fputs("\n}\n", e->f);
+}
+
+/* Starts a field: JSON comma, newline, indent and key; CSV key path. */
+static void field(spa_emit *e, const char *key) {
+    if (e->format == SPA_FORMAT_JSON) {
+        fputs(e->first[e->depth] ? "\n" : ",\n", e->f);
+        for (int i = 0; i <= e->depth; i++)
+            fputs("  ", e->f);
+        if (!e->is_array[e->depth]) {
+            spa_put_json_string(e->f, key, strlen(key));
+            fputs(": ", e->f);
+        }
+    } else {
+        char index[16];
+        if (e->is_array[e->depth]) {
+            snprintf(index, sizeof index, "%" PRIu32, e->index[e->depth]);
+            key = index;
+        }
+        size_t base = e->path_len[e->depth];
+        snprintf(e->path + base, sizeof e->path - base, "%s%s", base ? "." : "", key);
+        if (e->path[0] != '\0')
+            spa_put_csv_field(e->f, e->path, strlen(e->path));
+        fputc(',', e->f);
+    }
+    e->first[e->depth] = 0;
+    e->index[e->depth]++;
+}
+
+static void open_level(spa_emit *e, const char *key, int array) {
+    if (e->depth == EMIT_MAX_DEPTH)
+        return; /* deeper than any caller nests; keeps the arrays in bounds */
+    if (e->format == SPA_FORMAT_JSON) {
+        field(e, key);
+        fputc(array ? '[' : '{', e->f);
+    } else {
+        /* CSV has no line for a container; just extend the key path. */
+        char index[16];
+        if (e->is_array[e->depth]) {
+            snprintf(index, sizeof index, "%" PRIu32, e->index[e->depth]);
+            key = index;
+        }
+        size_t base = e->path_len[e->depth];
+        snprintf(e->path + base, sizeof e->path - base, "%s%s", base ? "." : "", key);
+        e->index[e->depth]++;
+    }
+    e->depth++;
+    e->first[e->depth] = 1;
+    e->is_array[e->depth] = array;
+    e->index[e->depth] = 0;
+    e->path_len[e->depth] = strlen(e->path);
+}
+
+void spa_emit_object(spa_emit *e, const char *key) {
+    open_level(e, key, 0);
+}
+
+void spa_emit_array(spa_emit *e, const char *key) {
+    open_level(e, key, 1);
+}
+
+void spa_emit_close(spa_emit *e) {
+    if (e->depth == 0)
+        return;
+    int array = e->is_array[e->depth];
+    int empty = e->first[e->depth];
+    e->depth--;
+    e->path[e->path_len[e->depth]] = '\0';
+    if (e->format == SPA_FORMAT_JSON) {
+        if (!empty) {
+            fputc('\n', e->f);
+            for (int i = 0; i <= e->depth; i++)
+                fputs("  ", e->f);
+        }
+        fputc(array ? ']' : '}', e->f);
+    }
+}
+
+void spa_emit_u64(spa_emit *e, const char *key, uint64_t v) {
+    field(e, key);
+    fprintf(e->f, "%" PRIu64, v);
+    if (e->format == SPA_FORMAT_CSV)
+        fputc('\n', e->f);
+}
+
+void spa_emit_i64(spa_emit *e, const char *key, int64_t v) {
+    field(e, key);
+    fprintf(e->f, "%" PRId64, v);
+    if (e->format == SPA_FORMAT_CSV)
+        fputc('\n', e->f);
+}
+
+void spa_emit_double(spa_emit *e, const char *key, double v) {
+    field(e, key);
+    fprintf(e->f, "%.3f", v);
+    if (e->format == SPA_FORMAT_CSV)
+        fputc('\n', e->f);
+}
+
+void spa_emit_bool(spa_emit *e, const char *key, int v) {
+    field(e, key);
+    fputs(v ? "true" : "false", e->f);
+    if (e->format == SPA_FORMAT_CSV)
+        fputc('\n', e->f);
+}
+
+void spa_emit_null(spa_emit *e, const char *key) {
+    field(e, key);
+    if (e->format == SPA_FORMAT_JSON)
+        fputs("null", e->f);
+    else
+        fputc('\n', e->f);
+}
+
+void spa_emit_str(spa_emit *e, const char *key, const char *s, size_t len) {
+    field(e, key);
+    if (e->format == SPA_FORMAT_JSON) {
+        spa_put_json_string(e->f, s, len);
+    } else {
+        spa_put_csv_field(e->f, s, len);
+        fputc('\n', e->f);
+    }
+}
+
+void spa_emit_cstr(spa_emit *e, const char *key, const char *s) {
+    spa_emit_str(e, key, s, strlen(s));
+}
