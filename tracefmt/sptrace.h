@@ -267,7 +267,7 @@ typedef struct {
     const spt_allocator *allocator; /* NULL = libc */
 } spt_writer_options;
 
-/* Creates (truncating) the file at path and writes the header. On success *out is the writer.
+/* Creates (truncating) the file at path, close-on-exec, and writes the header. On success *out is the writer.
  * On failure *out is still set when memory allowed, so spt_writer_error() can say why; close it. */
 spt_status spt_writer_open(const char *path, const spt_header *header,
                            const spt_writer_options *options, spt_writer **out);
@@ -351,6 +351,10 @@ spt_status spt_writer_metadata(spt_writer *w, uint64_t time_ns, uint32_t key, ui
  * zstd and writes to the file. A reader then sees all of it, even if the process dies. Closes
  * the chunk when it is large or old enough. Call at least once a second while recording. */
 spt_status spt_writer_flush(spt_writer *w);
+
+/* The first resource error the writer met (SPT_OK if none). Calls that return ids return 0 on
+ * failure, which for strings is also the empty string: this tells the two apart. */
+spt_status spt_writer_status(const spt_writer *w);
 
 /* Bytes written to the file so far (header and compressed chunks). */
 uint64_t spt_writer_file_bytes(const spt_writer *w);

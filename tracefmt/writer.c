@@ -938,6 +938,10 @@ spt_status spt_writer_flush(spt_writer *w) {
     return end_segment(w, SPT_FEED_FLUSH);
 }
 
+spt_status spt_writer_status(const spt_writer *w) {
+    return w ? w->failed : SPT_E_NOMEM;
+}
+
 uint64_t spt_writer_file_bytes(const spt_writer *w) {
     return w ? w->out.file_bytes : 0;
 }
