@@ -1,0 +1,442 @@
+/* symbols.c: symbolization of this process's own addresses, in the writer thread only.
+ * Mappings and build-ids come from dl_iterate_phdr, names and lines from libdwfl. Never call it
+ * from a signal handler: libdwfl allocates, opens files and takes the loader lock. */
+#define _GNU_SOURCE
+#include "recorder/symbols.h"
+
+#include <dwarf.h>
+#include <elf.h>
+#include <elfutils/libdw.h>
+#include <elfutils/libdwfl.h>
+#include <limits.h>
+#include <link.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct {
+    uint64_t start; /* first address of an executable segment */
+    uint64_t end;   /* one past its last address */
+    uint32_t id;    /* mapping id in the writer */
+} mapping_entry;
+
+typedef struct {
+    uint64_t key;   /* pc << 1 | is_caller; 0 = empty slot (pc is never 0) */
+    uint32_t first; /* index in sp_symbols.pool of the address's frame ids, outermost first */
+    uint32_t count; /* how many: 1 + calls inlined at that address */
+} cache_slot;
+
+/* Inlined calls expanded per address. Deeper chains (rare) keep the innermost ones. */
+#define MAX_INLINE_FRAMES 32
+
+/* One source location of an address: the function it is in and where. */
+typedef struct {
+    const char *function; /* NULL when unknown */
+    const char *file;     /* NULL when unknown */
+    int line;             /* 0 when unknown */
+} location;
+
+struct sp_symbols {
+    spt_writer *w;
+    Dwfl *dwfl;          /* NULL when libdwfl could not start: frames get no names */
+    mapping_entry *maps; /* executable segments of the loaded objects, from the last scan */
+    size_t n_maps;
+    size_t cap_maps;
+    unsigned long long adds; /* dl_iterate_phdr's load/unload counters at the last scan */
+    unsigned long long subs;
+    cache_slot *cache; /* open addressing, power-of-two capacity, at most half full */
+    size_t cache_cap;
+    size_t cache_used;
+    uint32_t *pool; /* the cached frame ids, cache_slot.first indexes it */
+    size_t pool_used;
+    size_t pool_cap;
+    int failed; /* the writer or an allocation failed; every call returns 0 */
+    char exe_path[PATH_MAX];
+};
+
+/* Only local lookups by build-id (/usr/lib/debug/.build-id/...). dwfl_standard_find_debuginfo
+ * would fall back to debuginfod when DEBUGINFOD_URLS is set (Debian sets it system-wide), and a
+ * profiler must never make the profiled program wait on the network. */
+static const Dwfl_Callbacks dwfl_callbacks = {
+    .find_elf = dwfl_linux_proc_find_elf,
+    .find_debuginfo = dwfl_build_id_find_debuginfo,
+};
+
+/* ---- mappings ------------------------------------------------------------------------------ */
+
+static size_t align_up(size_t n, size_t align) {
+    return (n + align - 1) & ~(align - 1);
+}
+
+/* Reads the GNU build-id note from the object's loaded PT_NOTE segments (they are in memory, so
+ * no file is opened). Returns its length in bytes, 0 when there is none. */
+static size_t find_build_id(const struct dl_phdr_info *info, uint8_t out[64]) {
+    for (size_t i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_NOTE) {
+            continue;
+        }
+        const unsigned char *p = (const unsigned char *)(info->dlpi_addr + ph->p_vaddr);
+        size_t left = ph->p_memsz;
+        size_t align = ph->p_align == 8 ? 8 : 4; /* notes are 4-aligned, .note.gnu.property 8 */
+        while (left >= sizeof(ElfW(Nhdr))) {
+            ElfW(Nhdr) nh;
+            memcpy(&nh, p, sizeof nh);
+            size_t desc_off = sizeof nh + align_up(nh.n_namesz, align);
+            size_t next = desc_off + align_up(nh.n_descsz, align);
+            if (next > left || next < desc_off) {
+                break;
+            }
+            if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
+                memcmp(p + sizeof nh, "GNU", 4) == 0) {
+                size_t n = nh.n_descsz < 64 ? nh.n_descsz : 64;
+                memcpy(out, p + desc_off, n);
+                return n;
+            }
+            p += next;
+            left -= next;
+        }
+    }
+    return 0;
+}
+
+static int add_segments(struct dl_phdr_info *info, size_t size, void *data) {
+    (void)size;
+    sp_symbols *s = data;
+    /* The main program is listed with an empty name; the vDSO by its soname. */
+    const char *path =
+        (info->dlpi_name != NULL && info->dlpi_name[0] != '\0') ? info->dlpi_name : s->exe_path;
+    spt_mapping m;
+    memset(&m, 0, sizeof m);
+    m.path = spt_writer_cstring(s->w, path);
+    if (m.path == 0 && path[0] != '\0') {
+        s->failed = 1;
+        return 1;
+    }
+    m.build_id_len = (uint8_t)find_build_id(info, m.build_id);
+    for (size_t i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        /* Samples only land in executable code, so only those segments become mappings. */
+        if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X) || ph->p_memsz == 0) {
+            continue;
+        }
+        m.start = info->dlpi_addr + ph->p_vaddr;
+        m.end = m.start + ph->p_memsz;
+        m.file_offset = ph->p_offset; /* the file offset mapped at m.start */
+        uint32_t id = spt_writer_mapping(s->w, &m);
+        if (id == 0) {
+            s->failed = 1;
+            return 1;
+        }
+        if (s->n_maps == s->cap_maps) {
+            size_t cap = s->cap_maps ? s->cap_maps * 2 : 32;
+            mapping_entry *grown = realloc(s->maps, cap * sizeof *grown);
+            if (grown == NULL) {
+                s->failed = 1;
+                return 1;
+            }
+            s->maps = grown;
+            s->cap_maps = cap;
+        }
+        s->maps[s->n_maps++] = (mapping_entry){m.start, m.end, id};
+    }
+    return 0;
+}
+
+static int read_counters(struct dl_phdr_info *info, size_t size, void *data) {
+    unsigned long long *counters = data;
+    if (size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof info->dlpi_subs) {
+        counters[0] = info->dlpi_adds;
+        counters[1] = info->dlpi_subs;
+    }
+    return 1; /* the counters are the same in every entry: one is enough */
+}
+
+static void clear_cache(sp_symbols *s) {
+    memset(s->cache, 0, s->cache_cap * sizeof *s->cache);
+    s->cache_used = 0;
+}
+
+/* Rescans the loaded objects when dlopen or dlclose changed them since the last scan (or always,
+ * with force). libdwfl's module list is refreshed with them. */
+static void rescan(sp_symbols *s, int force) {
+    unsigned long long counters[2] = {0, 0};
+    dl_iterate_phdr(read_counters, counters);
+    if (!force && counters[0] == s->adds && counters[1] == s->subs) {
+        return;
+    }
+    if (counters[1] != s->subs) {
+        clear_cache(s); /* an unloaded object's addresses may now belong to another one */
+    }
+    s->adds = counters[0];
+    s->subs = counters[1];
+    s->n_maps = 0;
+    dl_iterate_phdr(add_segments, s);
+    if (s->dwfl != NULL) {
+        dwfl_report_begin(s->dwfl);
+        if (dwfl_linux_proc_report(s->dwfl, getpid()) != 0 ||
+            dwfl_report_end(s->dwfl, NULL, NULL) != 0) {
+            dwfl_end(s->dwfl); /* names are lost, addresses and mappings are not */
+            s->dwfl = NULL;
+        }
+    }
+}
+
+static const mapping_entry *find_mapping(const sp_symbols *s, uint64_t pc) {
+    for (size_t i = 0; i < s->n_maps; i++) {
+        if (pc >= s->maps[i].start && pc < s->maps[i].end) {
+            return &s->maps[i];
+        }
+    }
+    return NULL;
+}
+
+/* ---- frame cache --------------------------------------------------------------------------- */
+
+static size_t slot_of(uint64_t key, size_t cap) {
+    return (size_t)((key * 0x9E3779B97F4A7C15ull) >> 20) & (cap - 1); /* Fibonacci hashing */
+}
+
+static const cache_slot *cache_get(const sp_symbols *s, uint64_t key) {
+    for (size_t i = slot_of(key, s->cache_cap);; i = (i + 1) & (s->cache_cap - 1)) {
+        if (s->cache[i].key == key) {
+            return &s->cache[i];
+        }
+        if (s->cache[i].key == 0) {
+            return NULL;
+        }
+    }
+}
+
+/* Remembers the count frame ids at ids for key. Returns 0, or -1 when memory ran out. */
+static int cache_put(sp_symbols *s, uint64_t key, const uint32_t *ids, size_t count) {
+    if (s->pool_used + count > s->pool_cap) {
+        size_t cap = s->pool_cap ? s->pool_cap * 2 : 4096;
+        while (cap < s->pool_used + count) {
+            cap *= 2;
+        }
+        uint32_t *grown = realloc(s->pool, cap * sizeof *grown);
+        if (grown == NULL) {
+            return -1;
+        }
+        s->pool = grown;
+        s->pool_cap = cap;
+    }
+    if ((s->cache_used + 1) * 2 > s->cache_cap) {
+        size_t cap = s->cache_cap * 2;
+        cache_slot *grown = calloc(cap, sizeof *grown);
+        if (grown == NULL) {
+            return -1;
+        }
+        for (size_t i = 0; i < s->cache_cap; i++) {
+            if (s->cache[i].key != 0) {
+                size_t j = slot_of(s->cache[i].key, cap);
+                while (grown[j].key != 0) {
+                    j = (j + 1) & (cap - 1);
+                }
+                grown[j] = s->cache[i];
+            }
+        }
+        free(s->cache);
+        s->cache = grown;
+        s->cache_cap = cap;
+    }
+    size_t i = slot_of(key, s->cache_cap);
+    while (s->cache[i].key != 0) {
+        i = (i + 1) & (s->cache_cap - 1);
+    }
+    memcpy(s->pool + s->pool_used, ids, count * sizeof *ids);
+    s->cache[i] = (cache_slot){key, (uint32_t)s->pool_used, (uint32_t)count};
+    s->pool_used += count;
+    s->cache_used++;
+    return 0;
+}
+
+/* ---- symbolization ------------------------------------------------------------------------- */
+
+/* The name of a subprogram or inlined call: its linkage name (mangled, as in the symbol table)
+ * or else its plain name, following DW_AT_abstract_origin to where inlined code keeps them. */
+static const char *die_name(Dwarf_Die *die) {
+    Dwarf_Attribute attr;
+    const char *name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name, &attr));
+    if (name == NULL) {
+        name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_name, &attr));
+    }
+    return name;
+}
+
+/* Where an inlined call was made: its DW_AT_call_file / DW_AT_call_line, in the caller. */
+static location call_site(Dwarf_Die *inlined, Dwarf_Files *files, size_t n_files) {
+    location loc = {NULL, NULL, 0};
+    Dwarf_Attribute attr;
+    Dwarf_Word file = 0;
+    Dwarf_Word line = 0;
+    if (files != NULL && dwarf_formudata(dwarf_attr(inlined, DW_AT_call_file, &attr), &file) == 0 &&
+        file < n_files) {
+        loc.file = dwarf_filesrc(files, file, NULL, NULL);
+    }
+    if (dwarf_formudata(dwarf_attr(inlined, DW_AT_call_line, &attr), &line) == 0 &&
+        line <= INT32_MAX) {
+        loc.line = (int)line;
+    }
+    return loc;
+}
+
+/* Symbolizes addr into locs, innermost first: the deepest inlined call, the calls it was inlined
+ * into, and last the real function that holds the code. Returns how many (at least 1). The
+ * symbol table names the real function; DWARF names inlined calls and gives files and lines. */
+static size_t symbolize(sp_symbols *s, uint64_t addr, location *locs, size_t max) {
+    locs[0] = (location){NULL, NULL, 0};
+    Dwfl_Module *mod = s->dwfl != NULL ? dwfl_addrmodule(s->dwfl, addr) : NULL;
+    if (mod == NULL) {
+        return 1;
+    }
+    GElf_Off offset;
+    GElf_Sym sym;
+    const char *symbol = dwfl_module_addrinfo(mod, addr, &offset, &sym, NULL, NULL, NULL);
+    Dwfl_Line *l = dwfl_module_getsrc(mod, addr);
+    if (l != NULL) {
+        locs[0].file = dwfl_lineinfo(l, NULL, &locs[0].line, NULL, NULL, NULL);
+    }
+    size_t n = 1;
+    const char *subprogram = NULL;
+    Dwarf_Addr bias = 0;
+    Dwarf_Die *cudie = dwfl_module_addrdie(mod, addr, &bias);
+    Dwarf_Die *scopes = NULL;
+    int n_scopes = cudie != NULL ? dwarf_getscopes(cudie, addr - bias, &scopes) : 0;
+    /* dwarf_getscopes continues past an inlined call into the inlined function's abstract
+     * definition; the concrete chain of calls comes from the innermost DIE's own ancestors
+     * (as eu-addr2line -i does). */
+    Dwarf_Die *chain = NULL;
+    int n_chain = n_scopes > 0 ? dwarf_getscopes_die(&scopes[0], &chain) : 0;
+    free(scopes);
+    Dwarf_Files *files = NULL;
+    size_t n_files = 0;
+    if (n_chain > 0 && dwarf_getsrcfiles(cudie, &files, &n_files) != 0) {
+        files = NULL;
+    }
+    /* The chain runs from the innermost scope (lexical blocks, inlined calls) out to the
+     * subprogram. Each inlined call names the location found so far and adds its call site as
+     * the next one. */
+    for (int i = 0; i < n_chain; i++) {
+        Dwarf_Die *scope = &chain[i];
+        int tag = dwarf_tag(scope);
+        if (tag == DW_TAG_subprogram) {
+            subprogram = die_name(scope);
+            break;
+        }
+        if (tag == DW_TAG_inlined_subroutine && n < max) {
+            locs[n - 1].function = die_name(scope);
+            locs[n++] = call_site(scope, files, n_files);
+        }
+    }
+    free(chain);
+    locs[n - 1].function = symbol != NULL ? symbol : subprogram;
+    return n;
+}
+
+/* Interns a string, 0 for NULL. A symbol version ("__libc_start_main@@GLIBC_2.34") is not part
+ * of the function's name and is cut; '@' appears in no C or C++ linkage name. Sets s->failed
+ * when the writer fails. */
+static uint32_t intern_name(sp_symbols *s, const char *str, int is_symbol) {
+    if (str == NULL || str[0] == '\0') {
+        return 0;
+    }
+    size_t len = is_symbol ? strcspn(str, "@") : strlen(str);
+    uint32_t id = spt_writer_string(s->w, str, len);
+    if (id == 0 && len > 0) {
+        s->failed = 1;
+    }
+    return id;
+}
+
+/* ---- public -------------------------------------------------------------------------------- */
+
+sp_symbols *sp_symbols_create(spt_writer *w) {
+    sp_symbols *s = calloc(1, sizeof *s);
+    if (s == NULL) {
+        return NULL;
+    }
+    s->w = w;
+    s->cache_cap = 4096;
+    s->cache = calloc(s->cache_cap, sizeof *s->cache);
+    if (s->cache == NULL) {
+        free(s);
+        return NULL;
+    }
+    ssize_t n = readlink("/proc/self/exe", s->exe_path, sizeof s->exe_path - 1);
+    s->exe_path[n > 0 ? n : 0] = '\0';
+    s->dwfl = dwfl_begin(&dwfl_callbacks);
+    rescan(s, 1);
+    return s;
+}
+
+size_t sp_symbols_frames(sp_symbols *s, uint64_t pc, int is_caller, const uint32_t **ids) {
+    if (s->failed) {
+        return 0;
+    }
+    uint64_t key = pc << 1 | (is_caller ? 1u : 0u);
+    const cache_slot *hit = cache_get(s, key);
+    if (hit != NULL) {
+        *ids = s->pool + hit->first;
+        return hit->count;
+    }
+    const mapping_entry *m = find_mapping(s, pc);
+    if (m == NULL) {
+        rescan(s, 0); /* maybe dlopen'ed since the last scan */
+        m = find_mapping(s, pc);
+    }
+    /* A return address points after the call; the call itself (pc - 1) has the caller's line,
+     * and for a call to a noreturn function at the very end of a function, the right function. */
+    location locs[MAX_INLINE_FRAMES];
+    size_t n = symbolize(s, is_caller ? pc - 1 : pc, locs, MAX_INLINE_FRAMES);
+    uint32_t out[MAX_INLINE_FRAMES];
+    for (size_t i = 0; i < n; i++) {
+        const location *loc = &locs[n - 1 - i]; /* outermost first */
+        spt_frame f;
+        memset(&f, 0, sizeof f);
+        f.kind = SPT_FRAME_NATIVE;
+        f.address = pc;
+        f.mapping = m != NULL ? m->id : 0;
+        /* Every frame but the real function is a call inlined into the one before it. */
+        f.flags = i > 0 ? SPT_FRAME_INLINED : 0;
+        /* No symbol: function stays 0 and tools print the mapping and offset instead. */
+        f.function = intern_name(s, loc->function, i == 0);
+        f.file = intern_name(s, loc->file, 0);
+        f.line = loc->file != NULL && loc->line > 0 ? (uint32_t)loc->line : 0;
+        out[i] = s->failed ? 0 : spt_writer_frame(s->w, &f);
+        if (out[i] == 0) {
+            s->failed = 1;
+            return 0;
+        }
+    }
+    if (cache_put(s, key, out, n) != 0) {
+        s->failed = 1;
+        return 0;
+    }
+    *ids = s->pool + s->pool_used - n; /* cache_put appended them last */
+    return n;
+}
+
+uint32_t sp_symbols_synthetic(sp_symbols *s, const char *name) {
+    spt_frame f;
+    memset(&f, 0, sizeof f);
+    f.kind = SPT_FRAME_NATIVE;
+    f.flags = SPT_FRAME_SYNTHETIC;
+    f.function = spt_writer_cstring(s->w, name);
+    return f.function != 0 ? spt_writer_frame(s->w, &f) : 0;
+}
+
+void sp_symbols_destroy(sp_symbols *s) {
+    if (s == NULL) {
+        return;
+    }
+    if (s->dwfl != NULL) {
+        dwfl_end(s->dwfl);
+    }
+    free(s->maps);
+    free(s->cache);
+    free(s->pool);
+    free(s);
+}
