@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <unistd.h>
 #include <zstd.h>
+#include <zstd_errors.h>
 #include "tracefmt/xalloc.h"
 
 static void *zstd_alloc(void *opaque, size_t size) {
@@ -66,7 +67,8 @@ spt_status spt_chunk_out_feed(spt_chunk_out *c, const void *data, size_t len, sp
         ZSTD_outBuffer out = {c->out, c->out_cap, 0};
         size_t remaining = ZSTD_compressStream2(c->cctx, &out, &in, directive);
         if (ZSTD_isError(remaining))
-            return SPT_E_COMPRESS;
+            return ZSTD_getErrorCode(remaining) == ZSTD_error_memory_allocation ? SPT_E_NOMEM
+                                                                                : SPT_E_COMPRESS;
         if (out.pos > 0) {
             spt_status st = spt_chunk_out_raw(c, c->out, out.pos);
             if (st != SPT_OK)
@@ -102,11 +104,34 @@ int spt_chunk_in_step(ZSTD_DCtx *d, const uint8_t *in, size_t in_len, size_t *co
     *produced = ob.pos;
     if (ZSTD_isError(r)) {
         *error = ZSTD_getErrorName(r);
-        return -1;
+        /* Running out of memory says nothing about the data: the caller must not skip it. */
+        return ZSTD_getErrorCode(r) == ZSTD_error_memory_allocation ? -2 : -1;
     }
     return r == 0 ? 1 : 0;
 }
 
 void spt_chunk_in_free(ZSTD_DCtx *d) {
     ZSTD_freeDCtx(d);
+}
+
+uint64_t spt_chunk_complete_prefix(const uint8_t *frame, size_t avail) {
+    /* zstd_compression_format.md: Frame_Header, then blocks of a 3-byte little-endian header
+     * (bit 0 Last_Block, bits 1-2 Block_Type, bits 3-23 Block_Size) and their content. */
+    size_t pos = ZSTD_frameHeaderSize(frame, avail);
+    if (ZSTD_isError(pos) || pos > avail)
+        return 0;
+    size_t good = pos;
+    while (pos + 3 <= avail) {
+        uint32_t h = (uint32_t)frame[pos] | ((uint32_t)frame[pos + 1] << 8) |
+                     ((uint32_t)frame[pos + 2] << 16);
+        uint32_t type = (h >> 1) & 3, size = h >> 3;
+        size_t content = type == 1 ? 1 : size; /* an RLE block stores one byte */
+        if (type == 3 || pos + 3 + content > avail)
+            break;
+        pos += 3 + content;
+        good = pos;
+        if (h & 1)
+            break;
+    }
+    return good;
 }

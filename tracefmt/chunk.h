@@ -46,11 +46,15 @@ ZSTD_DCtx *spt_chunk_in_create(const spt_allocator *a);
 void spt_chunk_in_reset(ZSTD_DCtx *d);
 
 /* Decompresses from in[0..in_len) into out[0..out_cap). Sets *consumed and *produced.
- * Returns 1 when the frame ended (checksum verified), 0 when more input is wanted, or -1 on
- * damaged data with *error set to zstd's description. */
+ * Returns 1 when the frame ended (checksum verified), 0 when more input is wanted, -1 on
+ * damaged data or -2 when zstd ran out of memory, with *error set to zstd's description. */
 int spt_chunk_in_step(ZSTD_DCtx *d, const uint8_t *in, size_t in_len, size_t *consumed,
                       uint8_t *out, size_t out_cap, size_t *produced, const char **error);
 
 void spt_chunk_in_free(ZSTD_DCtx *d);
+
+/* For a zstd frame cut short after avail bytes: the length of its header plus the blocks that
+ * are complete. The rest of the bytes are an incomplete block (section 4.1's truncation). */
+uint64_t spt_chunk_complete_prefix(const uint8_t *frame, size_t avail);
 
 #endif /* SPT_CHUNK_H */

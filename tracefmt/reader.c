@@ -165,11 +165,16 @@ static spt_status read_header(spt_reader *r) {
     uint64_t ppid = spt_get_uv_or(&c, 0);
     STR_FIELD(executable);
     uint64_t argc = spt_get_uv_or(&c, 0);
+    if (!c.ok || pid > UINT32_MAX || ppid > UINT32_MAX)
+        return spt_rd_fatal(r, SPT_E_CORRUPT, "header is damaged (a field near byte %llu)",
+                            (unsigned long long)(8 + (uint64_t)(c.pos - p)));
     /* Each argument takes at least one byte, so a count beyond the bytes left is a lie. */
-    if (!c.ok || argc > SPT_MAX_ARGS || argc > spt_cursor_left(&c) || pid > UINT32_MAX ||
-        ppid > UINT32_MAX)
-        return spt_rd_fatal(r, SPT_E_CORRUPT, "header is damaged (argument count %llu)",
-                            (unsigned long long)argc);
+    if (argc > SPT_MAX_ARGS || argc > spt_cursor_left(&c))
+        return spt_rd_fatal(r, SPT_E_CORRUPT,
+                            "header is damaged: argument count %llu at byte %llu is over the "
+                            "limit of 65,536 or the %zu bytes that remain",
+                            (unsigned long long)argc,
+                            (unsigned long long)(8 + (uint64_t)(c.pos - p)), spt_cursor_left(&c));
     h->pid = (uint32_t)pid;
     h->ppid = (uint32_t)ppid;
     r->argv = spt_xmalloc(r->alloc, (size_t)(argc + 1) * sizeof(char *));
@@ -332,6 +337,7 @@ static void damage(spt_reader *r, int drop_ready) {
     if (!r->resyncing) {
         r->resyncing = 1;
         r->damage_start = r->chunk_start;
+        r->damage_chunk = r->chunk_number;
         r->stats.damaged_chunks++;
     }
     r->in_chunk = 0;
@@ -341,18 +347,61 @@ static void damage(spt_reader *r, int drop_ready) {
     r->pos = r->chunk_start + 1;
 }
 
+/* Reports a recording that did not finish: the chunk at tail_start runs to the end of the file.
+ * What was flushed before the cut has been returned; say exactly what could not be. */
+static void report_truncation(spt_reader *r) {
+    r->stats.truncated = 1;
+    r->stats.truncated_bytes = r->tail_lost_bytes;
+    if (r->tail_lost_bytes == 0 && r->tail_unchecked == 0)
+        warnf(r,
+              "truncated at byte %llu: the recording did not finish (no END record); "
+              "everything up to its last flush was read",
+              (unsigned long long)r->file_size);
+    else
+        warnf(r,
+              "truncated at byte %llu: the recording did not finish; the last %llu bytes (a "
+              "partly written block) and %llu bytes of records after the last checksum could "
+              "not be used",
+              (unsigned long long)r->file_size, (unsigned long long)r->tail_lost_bytes,
+              (unsigned long long)r->tail_unchecked);
+}
+
 static void end_resync(spt_reader *r, uint64_t resume_at) {
     if (!r->resyncing)
         return;
     r->resyncing = 0;
+    if (r->tail_pending && resume_at >= r->file_size) {
+        /* No chunk follows the one that ran past the end: it was cut short, not damaged. */
+        r->tail_pending = 0;
+        r->stats.damaged_chunks--;
+        report_truncation(r);
+        return;
+    }
+    r->tail_pending = 0;
     uint64_t skipped = resume_at - r->damage_start;
     r->stats.damaged_bytes += skipped;
     if (resume_at >= r->file_size)
-        warnf(r, "chunk at byte %llu is damaged (%s); skipped the %llu bytes to the end",
-              (unsigned long long)r->damage_start, r->damage_what, (unsigned long long)skipped);
+        warnf(r, "chunk %llu at byte %llu is damaged (%s); skipped the %llu bytes to the end",
+              (unsigned long long)r->damage_chunk, (unsigned long long)r->damage_start,
+              r->damage_what, (unsigned long long)skipped);
     else
-        warnf(r, "chunk at byte %llu is damaged (%s); skipped %llu bytes to the next chunk",
-              (unsigned long long)r->damage_start, r->damage_what, (unsigned long long)skipped);
+        warnf(r, "chunk %llu at byte %llu is damaged (%s); skipped %llu bytes to the next chunk",
+              (unsigned long long)r->damage_chunk, (unsigned long long)r->damage_start,
+              r->damage_what, (unsigned long long)skipped);
+}
+
+/* The file ended inside the open chunk. Usually the recorder was killed or is still running,
+ * but a damaged block size can also make a frame seem to run past the end: so treat it as
+ * damage first, and call it truncation only if no later chunk turns up. */
+static void eof_in_chunk(spt_reader *r) {
+    const uint8_t *p;
+    size_t n = source_at(r, r->chunk_start, (size_t)(r->file_size - r->chunk_start), &p);
+    uint64_t complete = n ? spt_chunk_complete_prefix(p, n) : 0;
+    r->tail_lost_bytes = r->file_size - r->chunk_start - complete;
+    r->tail_unchecked = r->raw_len - r->ready_end;
+    r->tail_pending = 1;
+    set_damage(r, "its frame runs past the end of the file");
+    damage(r, 0);
 }
 
 /* Moves pos to the next zstd frame magic at or after it, or to EOF. */
@@ -443,21 +492,12 @@ static int scan_segments(spt_reader *r) {
     return 0;
 }
 
-/* The file ended inside the open chunk: keep what was checked, say what was not. */
-static void truncated_tail(spt_reader *r) {
-    /* checked_pos is where the input stood when the last checksum passed; in a chunk with no
-     * checked segment, the whole chunk is lost. */
-    uint64_t from = r->checked_pos > r->chunk_start ? r->checked_pos : r->chunk_start;
-    uint64_t lost = r->file_size - from;
-    r->stats.truncated = 1;
-    r->stats.truncated_bytes = lost;
-    warnf(r,
-          "truncated at byte %llu: the recording did not finish; its last %llu bytes (%zu "
-          "bytes of records after the last checksum) could not be used",
-          (unsigned long long)r->file_size, (unsigned long long)lost, r->raw_len - r->ready_end);
-    r->in_chunk = 0;
-    r->raw_len = r->ready_end;
-    r->scan_pos = r->ready_end;
+/* The file ends before a chunk or skippable frame could even begin: nothing was lost but
+ * the few bytes there. */
+static void truncated_between_chunks(spt_reader *r) {
+    r->tail_lost_bytes = r->file_size - r->pos;
+    r->tail_unchecked = 0;
+    report_truncation(r);
     r->pos = r->file_size;
 }
 
@@ -473,13 +513,17 @@ static int begin_chunk(spt_reader *r) {
             r->pos = r->file_size;
             return 0;
         }
-        r->chunk_start = r->pos;
-        truncated_tail(r);
+        truncated_between_chunks(r);
         return 0;
     }
     uint32_t magic = spt_load_le32(p);
     if (magic == SPT_ZSTD_FRAME_MAGIC) {
         r->in_chunk = 1;
+        /* Chunks are numbered in file order; a candidate found while resynchronising takes the
+         * next number only once it proves good (end_resync). */
+        r->chunk_number = r->chunks_begun;
+        if (!r->resyncing)
+            r->stats.chunks = ++r->chunks_begun;
         r->chunk_start = r->pos;
         r->expect_begin = 1;
         r->chunk_gen++;
@@ -490,12 +534,10 @@ static int begin_chunk(spt_reader *r) {
     if (magic >= SPT_SKIPPABLE_MAGIC_MIN && magic <= SPT_SKIPPABLE_MAGIC_MAX && !r->resyncing) {
         uint64_t size = n >= 8 ? spt_load_le32(p + 4) : 0;
         if (n < 8 || r->pos + 8 + size > r->file_size) {
-            r->chunk_start = r->pos;
-            truncated_tail(r);
+            truncated_between_chunks(r);
             return 0;
         }
-        r->pos += 8 + size;
-        r->stats.unknown_records++;
+        r->pos += 8 + size; /* section 2: skippable frames may sit between chunks */
         return 1;
     }
     set_damage(r, "unexpected bytes where a chunk should start");
@@ -543,12 +585,11 @@ static void decode_more(spt_reader *r) {
         if (r->fatal)
             return;
         if (avail == 0) {
-            if (r->resyncing) {
+            if (r->resyncing)
                 damage(r, 0);
-                continue;
-            }
-            truncated_tail(r);
-            return;
+            else
+                eof_in_chunk(r);
+            continue;
         }
         size_t consumed, produced;
         const char *zerr = NULL;
@@ -558,6 +599,11 @@ static void decode_more(spt_reader *r) {
         r->raw_len += produced;
         r->stats.raw_bytes += produced;
         size_t was_ready = r->ready_end;
+        if (frame_end == -2) {
+            spt_rd_fatal(r, SPT_E_NOMEM, "out of memory decompressing the chunk at byte %llu",
+                         (unsigned long long)r->chunk_start);
+            return;
+        }
         if (frame_end < 0) {
             set_damage(r, "zstd: %s", zerr);
             damage(r, 0);
@@ -567,8 +613,10 @@ static void decode_more(spt_reader *r) {
             damage(r, 0);
             continue;
         }
-        if (r->ready_end > was_ready && r->resyncing)
+        if (r->ready_end > was_ready && r->resyncing) {
+            r->stats.chunks = ++r->chunks_begun;
             end_resync(r, r->chunk_start);
+        }
         if (frame_end == 1) {
             r->in_chunk = 0;
             if (r->ready_end != r->raw_len) {
@@ -577,9 +625,10 @@ static void decode_more(spt_reader *r) {
                 r->stats.damaged_chunks++;
                 r->stats.damaged_bytes += r->raw_len - r->ready_end;
                 warnf(r,
-                      "chunk at byte %llu is damaged (it ends inside a segment); skipped "
+                      "chunk %llu at byte %llu is damaged (it ends inside a segment); skipped "
                       "its last %zu bytes of records",
-                      (unsigned long long)r->chunk_start, r->raw_len - r->ready_end);
+                      (unsigned long long)r->chunk_number, (unsigned long long)r->chunk_start,
+                      r->raw_len - r->ready_end);
                 r->raw_len = r->scan_pos = r->ready_end;
             }
         }
@@ -601,8 +650,9 @@ static void report_unknown(spt_reader *r) {
         if (n > 0)
             used += (size_t)n;
     }
-    warnf(r, "skipped %llu records this reader does not know (%s); a newer spprof reads them",
-          (unsigned long long)r->stats.unknown_records, used ? list : "skippable frames");
+    warnf(r, "skipped %llu record%s this reader does not know (%s); a newer spprof reads them",
+          (unsigned long long)r->stats.unknown_records, r->stats.unknown_records == 1 ? "" : "s",
+          list);
 }
 
 spt_status spt_reader_next(spt_reader *r, spt_event *ev) {
@@ -643,7 +693,6 @@ spt_status spt_reader_next(spt_reader *r, spt_event *ev) {
                 damage(r, 1);
                 continue;
             }
-            r->stats.chunks++;
             spt_rd_chunk_begin(r, base);
             continue;
         }

@@ -74,15 +74,21 @@ struct spt_reader {
     ZSTD_DCtx *dctx;
     uint64_t pos; /* file offset of the next compressed byte */
     int in_chunk;
-    uint64_t chunk_start;  /* file offset of the open chunk's frame */
-    uint64_t checked_pos;  /* input position when the last segment's checksum passed */
-    uint64_t chunk_seq;    /* from its CHUNK_BEGIN */
-    uint32_t chunk_gen;    /* our count of chunks begun; marks definitions */
-    int expect_begin;      /* the next record scanned must be CHUNK_BEGIN */
-    int resyncing;         /* looking for a good chunk after damage */
-    uint64_t damage_start; /* where the damage being skipped began */
-    char damage_what[200]; /* why, for the warning once resync ends */
-    uint8_t *raw;          /* decompressed bytes not yet consumed */
+    uint64_t chunk_start;     /* file offset of the open chunk's frame */
+    uint64_t checked_pos;     /* input position when the last segment's checksum passed */
+    uint64_t chunk_seq;       /* from its CHUNK_BEGIN */
+    uint32_t chunk_gen;       /* our count of chunks begun; marks definitions */
+    int expect_begin;         /* the next record scanned must be CHUNK_BEGIN */
+    int resyncing;            /* looking for a good chunk after damage */
+    uint64_t chunk_number;    /* the open chunk's place in file order, for messages */
+    uint64_t chunks_begun;    /* chunks begun outside resynchronisation */
+    uint64_t damage_chunk;    /* the damaged chunk's number */
+    int tail_pending;         /* damage that is truncation if no chunk follows */
+    uint64_t tail_lost_bytes; /* compressed bytes after the last complete block */
+    uint64_t tail_unchecked;  /* record bytes after the last checksum */
+    uint64_t damage_start;    /* where the damage being skipped began */
+    char damage_what[200];    /* why, for the warning once resync ends */
+    uint8_t *raw;             /* decompressed bytes not yet consumed */
     size_t raw_len, raw_cap;
     size_t parse_pos; /* next verified record to decode */
     size_t ready_end; /* raw[parse_pos, ready_end) is checked; after it a partial segment */
@@ -101,6 +107,7 @@ struct spt_reader {
     RD_TABLE(rd_stack) stacks;
     RD_TABLE(rd_thread) threads;
     uint64_t unknown_by_kind[256];
+    uint32_t tmp_id; /* scratch for the RESOLVE and KNOWN macros in records.c */
 
     spt_reader_stats stats;
 };

@@ -81,14 +81,20 @@ static rd_result damagedf(spt_reader *r, const char *fmt, ...) {
 
 /* ---- reference resolution ---------------------------------------------------------------- */
 
-/* Translates a file id into ours. 0 stays 0 when allow_none; anything else must have been
- * defined in the current chunk. Returns 1, or 0 after recording the damage. */
-#define RESOLVE(r, table, what, fid, allow_none, out)                                              \
-    resolve_id((r), &(table).ids, (table).n ? &(table).v[0].mark : NULL, sizeof((table).v[0]),     \
-               (what), (fid), (allow_none), (out))
+static uint32_t lookup_fid(const spt_map *ids, uint64_t fid) {
+    return fid != 0 && fid <= UINT32_MAX ? spt_map_find(ids, fid, NULL, NULL) : 0;
+}
 
-static int resolve_id(spt_reader *r, const spt_map *ids, const uint32_t *mark0, size_t stride,
-                      const char *what, uint64_t fid, int allow_none, uint32_t *out) {
+/* Translates a file id into ours. 0 stays 0 when allow_none; anything else must have been
+ * defined in the current chunk (its table entry carries this chunk's mark). Evaluates to 1, or
+ * to 0 after recording the damage. */
+#define RESOLVE(r, table, what, fid, allow_none, out)                                              \
+    ((r)->tmp_id = lookup_fid(&(table).ids, (fid)),                                                \
+     resolve_finish((r), (what), (fid), (allow_none), (out), (r)->tmp_id,                          \
+                    (r)->tmp_id ? (table).v[(r)->tmp_id].mark : 0u))
+
+static int resolve_finish(spt_reader *r, const char *what, uint64_t fid, int allow_none,
+                          uint32_t *out, uint32_t id, uint32_t mark) {
     *out = 0;
     if (fid == 0) {
         if (allow_none)
@@ -96,10 +102,7 @@ static int resolve_id(spt_reader *r, const spt_map *ids, const uint32_t *mark0, 
         damagedf(r, "a record refers to %s 0", what);
         return 0;
     }
-    uint32_t id = fid <= UINT32_MAX ? spt_map_find(ids, fid, NULL, NULL) : 0;
-    const uint32_t *mark =
-        id ? (const uint32_t *)((const uint8_t *)mark0 + (size_t)id * stride) : NULL;
-    if (!id || *mark != r->chunk_gen) {
+    if (!id || mark != r->chunk_gen) {
         damagedf(r, "a record refers to %s %llu, which this chunk does not define", what,
                  (unsigned long long)fid);
         return 0;
@@ -108,18 +111,11 @@ static int resolve_id(spt_reader *r, const spt_map *ids, const uint32_t *mark0, 
     return 1;
 }
 
-/* Looks up a definition's file id: returns our id if already known (and marks it defined in
+/* Looks up a definition's file id: evaluates to our id if already known (marking it defined in
  * this chunk), else 0. */
 #define KNOWN(r, table, fid)                                                                       \
-    known_id((r), &(table).ids, &(table).v[0].mark, sizeof((table).v[0]), (fid))
-
-static uint32_t known_id(spt_reader *r, const spt_map *ids, uint32_t *mark0, size_t stride,
-                         uint64_t fid) {
-    uint32_t id = spt_map_find(ids, fid, NULL, NULL);
-    if (id)
-        *(uint32_t *)((uint8_t *)mark0 + (size_t)id * stride) = r->chunk_gen;
-    return id;
-}
+    ((r)->tmp_id = lookup_fid(&(table).ids, (fid)),                                                \
+     (r)->tmp_id ? ((table).v[(r)->tmp_id].mark = (r)->chunk_gen, (r)->tmp_id) : 0u)
 
 /* ---- definitions ------------------------------------------------------------------------- */
 

@@ -267,8 +267,9 @@ typedef struct {
     const spt_allocator *allocator; /* NULL = libc */
 } spt_writer_options;
 
-/* Creates (truncating) the file at path, close-on-exec, and writes the header. On success *out is the writer.
- * On failure *out is still set when memory allowed, so spt_writer_error() can say why; close it. */
+/* Creates (truncating) the file at path, close-on-exec, and writes the header. On success *out is
+ * the writer. On failure *out is still set when memory allowed, so spt_writer_error() can say why;
+ * close it. */
 spt_status spt_writer_open(const char *path, const spt_header *header,
                            const spt_writer_options *options, spt_writer **out);
 
@@ -399,7 +400,7 @@ typedef struct {
     uint64_t file_bytes;      /* bytes in the file (as far as read) */
     uint64_t header_bytes;    /* bytes of the file header */
     uint64_t raw_bytes;       /* uncompressed record bytes decoded */
-    uint64_t chunks;          /* chunks decoded (wholly or in part) */
+    uint64_t chunks;          /* chunks found in the file, damaged ones included */
     uint64_t damaged_chunks;  /* chunks skipped, wholly or from the damage on */
     uint64_t damaged_bytes;   /* compressed bytes skipped because of damage */
     uint64_t records;         /* records decoded */
