@@ -88,6 +88,8 @@ static int thread_starts_ok(const tc_read_result *res) {
     return 1;
 }
 
+static void index_trace(void);
+
 static void build_trace(void) {
     char path[512];
     tc_tmp_path("damage.sptrace", path, sizeof path);
@@ -116,11 +118,16 @@ static void build_trace(void) {
           tc_compare_with_model("intact", &e, &g_full, e.n) == 0 && g_full.warnings.n == 0);
     tc_expected_free(&e);
     tg_model_free(&m);
+    index_trace();
+    CHECK("the trace has a header and at least 3 chunks", g_n_frames >= 4);
+}
 
+/* Indexes the intact trace in g_data/g_full: its frames, and the events through each chunk
+ * boundary, which is what a cut there must return. */
+static void index_trace(void) {
     g_plain = malloc((g_full.n + 1) * sizeof *g_plain);
     g_plain_n = without_thread_starts(&g_full, g_plain);
     g_n_frames = tc_list_frames(g_data, g_size, g_frames, MAX_FRAMES);
-    CHECK("the trace has a header and at least 3 chunks", g_n_frames >= 4);
     CHECK("the header frame is as long as the reader says",
           g_frames[0].size == g_full.stats.header_bytes);
     /* Events up to each chunk boundary: cut there, the file is whole, just unfinished. */
@@ -408,7 +415,32 @@ static void killed_mid_write(size_t chunk_bytes, const char *label) {
     unlink(path);
 }
 
-int main(void) {
+/* A trace the recorder wrote (testdata/recorded/): the same cuts and flips must hold for what
+ * the real writer path produces, not only for generated streams. */
+static void load_recorded(const char *path) {
+    g_data = tc_slurp(path, &g_size);
+    CHECK("the recorded trace file reads", g_data != NULL);
+    if (!g_data)
+        return;
+    tc_read_options o = {0, NULL, 1};
+    tc_read_memory(g_data, g_size, NAME, &o, &g_full);
+    CHECK("the recorded trace reads whole: ended cleanly, no warning, some samples",
+          g_full.open_status == SPT_OK && g_full.last_status == SPT_END &&
+              g_full.stats.ended_cleanly && g_full.warnings.n == 0 &&
+              g_full.stats.events[SPT_EV_SAMPLE] > 0);
+    index_trace();
+    CHECK("the recorded trace has a header and a chunk", g_n_frames >= 2);
+}
+
+static void free_trace(void) {
+    tc_read_result_free(&g_full);
+    free(g_plain);
+    free(g_data);
+    g_plain = NULL;
+    g_data = NULL;
+}
+
+int main(int argc, char **argv) {
     build_trace();
     if (g_n_frames >= 4) {
         truncate_everywhere();
@@ -416,8 +448,14 @@ int main(void) {
     }
     killed_mid_write(0, "one open chunk");
     killed_mid_write(1024, "small chunks");
-    tc_read_result_free(&g_full);
-    free(g_plain);
-    free(g_data);
+    free_trace();
+    for (int i = 1; i < argc; i++) {
+        load_recorded(argv[i]);
+        if (g_data && g_n_frames >= 2) {
+            truncate_everywhere();
+            flip_bits();
+        }
+        free_trace();
+    }
     return CHECK_DONE();
 }
