@@ -1,7 +1,6 @@
-/* writer.c: encodes records into segments and chunks (docs/format.md sections 3-5).
- * Interns strings, mappings, frames and stacks with xxHash, and restates each definition the
- * first time a chunk refers to it, so every chunk decodes on its own. Single-threaded; not
- * async-signal-safe. */
+/* writer.c: encodes records into segments and chunks (docs/format.md sections 3-5) and restates
+ * each definition the first time a chunk refers to it, so every chunk decodes on its own.
+ * Interning lives in writer_intern.c. Single-threaded; not async-signal-safe. */
 #define _GNU_SOURCE /* O_CLOEXEC */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,96 +15,13 @@
 #include "tracefmt/format.h"
 #include "tracefmt/intern.h"
 #include "tracefmt/sptrace.h"
+#include "tracefmt/writer_int.h"
 #include "tracefmt/varint.h"
 #include "tracefmt/xalloc.h"
 
-/* Every table entry remembers the chunk that last defined it (chunk seq + 1; 0 = never), which
- * is all the state "restate on first use per chunk" needs. */
-typedef struct {
-    uint64_t offset; /* into the string arena */
-    uint32_t len;
-    uint32_t mark;
-} wstring;
-
-typedef struct {
-    spt_mapping m;
-    uint32_t mark;
-} wmapping;
-
-typedef struct {
-    spt_frame f;
-    uint32_t mark;
-} wframe;
-
-typedef struct {
-    uint32_t parent;
-    uint32_t frame;
-    uint32_t depth;
-    uint32_t mark;
-} wstack;
-
-typedef struct {
-    uint32_t os_tid;
-    uint32_t name;
-    uint64_t start_ticks;
-    uint32_t mark;
-} wthread;
-
-/* A growable array whose element 0 is unused, so ids index it directly. */
-#define WTABLE(T)                                                                                  \
-    struct {                                                                                       \
-        T *v;                                                                                      \
-        size_t n; /* highest id + 1 */                                                             \
-        size_t cap;                                                                                \
-    }
-
-struct spt_writer {
-    spt_allocator alloc_copy;
-    const spt_allocator *alloc; /* &alloc_copy, or NULL for libc */
-    char *name;
-    char err[512];
-    spt_status failed; /* first resource error; the writer refuses work after it */
-    int finished;      /* spt_writer_finish ran */
-    int writing_end;   /* finish is writing the END record */
-    int fd;
-    int own_fd;
-    spt_chunk_out out;
-    uint64_t tick_ns;
-
-    size_t chunk_bytes;
-    size_t segment_bytes;
-    uint64_t chunk_max_age_ns;
-
-    int chunk_open;
-    uint32_t chunk_mark;      /* seq + 1 of the open (or last) chunk */
-    uint64_t chunk_raw;       /* uncompressed bytes in the open chunk */
-    uint64_t chunk_opened_ns; /* CLOCK_MONOTONIC when it opened */
-    uint64_t time_reg;        /* section 5.1 */
-    uint64_t addr_reg;        /* ALLOC/FREE address register */
-
-    uint8_t *seg; /* the open segment's bytes */
-    size_t seg_len, seg_cap;
-    uint8_t *pay; /* the payload being encoded */
-    size_t pay_len, pay_cap;
-    uint32_t *chain; /* scratch for restating stacks */
-    size_t chain_cap;
-
-    uint8_t *arena;
-    size_t arena_len, arena_cap;
-    WTABLE(wstring) strings;
-    WTABLE(wmapping) mappings;
-    WTABLE(wframe) frames;
-    WTABLE(wstack) stacks;
-    WTABLE(wthread) threads;
-    spt_map string_map, mapping_map, frame_map, stack_map;
-
-    uint64_t samples, sample_weight, allocs, frees, raw_bytes;
-};
-
 /* ---- errors ------------------------------------------------------------------------------ */
 
-__attribute__((format(printf, 3, 4))) static spt_status set_error(spt_writer *w, spt_status st,
-                                                                  const char *fmt, ...) {
+spt_status spt_w_set_error(spt_writer *w, spt_status st, const char *fmt, ...) {
     int n = snprintf(w->err, sizeof w->err, "%s: ", w->name ? w->name : "(trace)");
     if (n < 0 || (size_t)n >= sizeof w->err)
         n = 0;
@@ -117,20 +33,20 @@ __attribute__((format(printf, 3, 4))) static spt_status set_error(spt_writer *w,
 }
 
 /* Resource errors are sticky: a trace with a hole in it must not pretend to be whole. */
-static spt_status fail(spt_writer *w, spt_status st, const char *what) {
+spt_status spt_w_fail(spt_writer *w, spt_status st, const char *what) {
     if (w->failed)
         return w->failed;
     w->failed = st;
     if (st == SPT_E_IO)
-        return set_error(w, st, "cannot write: %s", strerror(w->out.io_errno));
+        return spt_w_set_error(w, st, "cannot write: %s", strerror(w->out.io_errno));
     if (st == SPT_E_NOMEM)
-        return set_error(w, st, "out of memory while %s", what);
-    return set_error(w, st, "%s", what);
+        return spt_w_set_error(w, st, "out of memory while %s", what);
+    return spt_w_set_error(w, st, "%s", what);
 }
 
-static int grow(spt_writer *w, void **buf, size_t *cap, size_t need, size_t elem) {
+int spt_w_grow(spt_writer *w, void **buf, size_t *cap, size_t need, size_t elem) {
     if (spt_xgrow(w->alloc, buf, cap, need, elem) != 0) {
-        fail(w, SPT_E_NOMEM, "growing a table");
+        spt_w_fail(w, SPT_E_NOMEM, "growing a table");
         return -1;
     }
     return 0;
@@ -145,7 +61,7 @@ static uint64_t mono_ns(void) {
 /* ---- payload encoding -------------------------------------------------------------------- */
 
 static int pay_reserve(spt_writer *w, size_t more) {
-    return grow(w, (void **)&w->pay, &w->pay_cap, w->pay_len + more, 1);
+    return spt_w_grow(w, (void **)&w->pay, &w->pay_cap, w->pay_len + more, 1);
 }
 
 static void pay_uv(spt_writer *w, uint64_t v) {
@@ -175,7 +91,7 @@ static void pay_str(spt_writer *w, const char *s) {
 static spt_status end_segment(spt_writer *w, spt_feed_mode mode) {
     uint8_t sync[2 + SPT_SYNC_PAYLOAD_BYTES] = {SPT_REC_SYNC, SPT_SYNC_PAYLOAD_BYTES};
     spt_store_le64(sync + 2, XXH3_64bits(w->seg, w->seg_len));
-    if (grow(w, (void **)&w->seg, &w->seg_cap, w->seg_len + sizeof sync, 1) != 0)
+    if (spt_w_grow(w, (void **)&w->seg, &w->seg_cap, w->seg_len + sizeof sync, 1) != 0)
         return w->failed;
     memcpy(w->seg + w->seg_len, sync, sizeof sync);
     w->seg_len += sizeof sync;
@@ -184,7 +100,7 @@ static spt_status end_segment(spt_writer *w, spt_feed_mode mode) {
     spt_status st = spt_chunk_out_feed(&w->out, w->seg, w->seg_len, mode);
     w->seg_len = 0;
     if (st != SPT_OK)
-        return fail(w, st, "compressing a chunk");
+        return spt_w_fail(w, st, "compressing a chunk");
     return SPT_OK;
 }
 
@@ -196,7 +112,7 @@ static spt_status emit(spt_writer *w, uint8_t kind) {
     head[0] = kind;
     size_t head_len = 1 + spt_uv_encode(head + 1, w->pay_len);
     size_t total = head_len + w->pay_len;
-    if (grow(w, (void **)&w->seg, &w->seg_cap, w->seg_len + total, 1) != 0)
+    if (spt_w_grow(w, (void **)&w->seg, &w->seg_cap, w->seg_len + total, 1) != 0)
         return w->failed;
     memcpy(w->seg + w->seg_len, head, head_len);
     memcpy(w->seg + w->seg_len + head_len, w->pay, w->pay_len);
@@ -219,7 +135,7 @@ static spt_status begin_event(spt_writer *w, uint64_t time_ns, uint64_t *ticks) 
     if (w->failed)
         return w->failed;
     if (w->finished && !w->writing_end)
-        return set_error(w, SPT_E_USAGE, "the trace is already finished");
+        return spt_w_set_error(w, SPT_E_USAGE, "the trace is already finished");
     *ticks = time_ns / w->tick_ns;
     if (w->chunk_open && w->chunk_raw >= w->chunk_bytes) {
         spt_status st = close_chunk(w);
@@ -317,7 +233,7 @@ static spt_status ensure_stack(spt_writer *w, uint32_t id) {
     size_t n = 0;
     for (uint32_t s = id; s != 0 && w->stacks.v[s].mark != w->chunk_mark;
          s = w->stacks.v[s].parent) {
-        if (grow(w, (void **)&w->chain, &w->chain_cap, n + 1, sizeof(uint32_t)) != 0)
+        if (spt_w_grow(w, (void **)&w->chain, &w->chain_cap, n + 1, sizeof(uint32_t)) != 0)
             return w->failed;
         w->chain[n++] = s;
     }
@@ -357,10 +273,8 @@ static spt_status ensure_thread(spt_writer *w, uint32_t id) {
 
 /* ---- id checks --------------------------------------------------------------------------- */
 
-#define VALID_ID(table, id) ((id) < (table).n)
-
 static spt_status bad_id(spt_writer *w, const char *what, uint32_t id) {
-    return set_error(w, SPT_E_USAGE, "unknown %s id %u", what, id);
+    return spt_w_set_error(w, SPT_E_USAGE, "unknown %s id %u", what, id);
 }
 
 /* ---- open -------------------------------------------------------------------------------- */
@@ -400,14 +314,15 @@ static spt_status write_header(spt_writer *w, const spt_header *h) {
     if (w->failed)
         return w->failed;
     if (w->pay_len > SPT_MAX_HEADER_BYTES)
-        return set_error(w, SPT_E_LIMIT, "header is %zu bytes, over the 1 MiB limit", w->pay_len);
+        return spt_w_set_error(w, SPT_E_LIMIT, "header is %zu bytes, over the 1 MiB limit",
+                               w->pay_len);
     uint8_t frame[8];
     spt_store_le32(frame, SPT_HEADER_FRAME_MAGIC);
     spt_store_le32(frame + 4, (uint32_t)w->pay_len);
     spt_status st = spt_chunk_out_raw(&w->out, frame, sizeof frame);
     if (st == SPT_OK)
         st = spt_chunk_out_raw(&w->out, w->pay, w->pay_len);
-    return st == SPT_OK ? SPT_OK : fail(w, st, "writing the header");
+    return st == SPT_OK ? SPT_OK : spt_w_fail(w, st, "writing the header");
 }
 
 /* fd < 0 means opening the file failed with open_errno; the writer is still created so that
@@ -435,7 +350,7 @@ static spt_status open_common(int fd, int open_errno, const char *name, const sp
         memcpy(w->name, name, name_len + 1);
     if (fd < 0) {
         w->failed = SPT_E_IO;
-        return set_error(w, SPT_E_IO, "cannot create: %s", strerror(open_errno));
+        return spt_w_set_error(w, SPT_E_IO, "cannot create: %s", strerror(open_errno));
     }
     w->tick_ns = header->tick_ns ? header->tick_ns : SPT_DEFAULT_TICK_NS;
     int level = opts && opts->compression_level ? opts->compression_level : SPT_DEFAULT_LEVEL;
@@ -447,17 +362,17 @@ static spt_status open_common(int fd, int open_errno, const char *name, const sp
     w->chunk_max_age_ns =
         opts && opts->chunk_max_age_ns ? opts->chunk_max_age_ns : SPT_DEFAULT_CHUNK_AGE_NS;
     if (!w->name || spt_chunk_out_init(&w->out, fd, level, w->alloc) != 0)
-        return fail(w, SPT_E_NOMEM, "opening the writer");
+        return spt_w_fail(w, SPT_E_NOMEM, "opening the writer");
     /* Element 0 of every table is the unused "none" slot. */
-    if (grow(w, (void **)&w->strings.v, &w->strings.cap, 1, sizeof(wstring)) ||
-        grow(w, (void **)&w->mappings.v, &w->mappings.cap, 1, sizeof(wmapping)) ||
-        grow(w, (void **)&w->frames.v, &w->frames.cap, 1, sizeof(wframe)) ||
-        grow(w, (void **)&w->stacks.v, &w->stacks.cap, 1, sizeof(wstack)) ||
-        grow(w, (void **)&w->threads.v, &w->threads.cap, 1, sizeof(wthread)))
+    if (spt_w_grow(w, (void **)&w->strings.v, &w->strings.cap, 1, sizeof(wstring)) ||
+        spt_w_grow(w, (void **)&w->mappings.v, &w->mappings.cap, 1, sizeof(wmapping)) ||
+        spt_w_grow(w, (void **)&w->frames.v, &w->frames.cap, 1, sizeof(wframe)) ||
+        spt_w_grow(w, (void **)&w->stacks.v, &w->stacks.cap, 1, sizeof(wstack)) ||
+        spt_w_grow(w, (void **)&w->threads.v, &w->threads.cap, 1, sizeof(wthread)))
         return w->failed;
     w->strings.n = w->mappings.n = w->frames.n = w->stacks.n = w->threads.n = 1;
     if (header->argc > SPT_MAX_ARGS)
-        return fail(w, SPT_E_LIMIT, "more than 65,536 command-line arguments");
+        return spt_w_fail(w, SPT_E_LIMIT, "more than 65,536 command-line arguments");
     return write_header(w, header);
 }
 
@@ -475,199 +390,6 @@ spt_status spt_writer_open_fd(int fd, const char *name, const spt_header *header
     return st;
 }
 
-/* ---- interning --------------------------------------------------------------------------- */
-
-typedef struct {
-    const spt_writer *w;
-    const void *data;
-    size_t len;
-} str_probe;
-
-static int string_eq(const void *ctx, uint32_t id) {
-    const str_probe *p = ctx;
-    const wstring *s = &p->w->strings.v[id];
-    return s->len == p->len && memcmp(p->w->arena + s->offset, p->data, p->len) == 0;
-}
-
-uint32_t spt_writer_string(spt_writer *w, const char *bytes, size_t len) {
-    if (!w || w->failed || len == 0)
-        return 0;
-    if (len > SPT_MAX_STRING_BYTES) {
-        set_error(w, SPT_E_LIMIT, "string of %zu bytes is over the 1 MiB limit", len);
-        return 0;
-    }
-    uint64_t h = XXH3_64bits(bytes, len);
-    str_probe probe = {w, bytes, len};
-    uint32_t id = spt_map_find(&w->string_map, h, string_eq, &probe);
-    if (id)
-        return id;
-    if (w->strings.n > UINT32_MAX - 1) {
-        fail(w, SPT_E_LIMIT, "more than 2^32 strings");
-        return 0;
-    }
-    if (grow(w, (void **)&w->arena, &w->arena_cap, w->arena_len + len, 1) ||
-        grow(w, (void **)&w->strings.v, &w->strings.cap, w->strings.n + 1, sizeof(wstring)))
-        return 0;
-    id = (uint32_t)w->strings.n;
-    wstring *s = &w->strings.v[w->strings.n++];
-    s->offset = w->arena_len;
-    s->len = (uint32_t)len;
-    s->mark = 0;
-    memcpy(w->arena + w->arena_len, bytes, len);
-    w->arena_len += len;
-    if (spt_map_insert(&w->string_map, w->alloc, h, id) != 0) {
-        fail(w, SPT_E_NOMEM, "interning a string");
-        return 0;
-    }
-    return id;
-}
-
-uint32_t spt_writer_cstring(spt_writer *w, const char *s) {
-    return s ? spt_writer_string(w, s, strlen(s)) : 0;
-}
-
-typedef struct {
-    const spt_writer *w;
-    const void *item;
-} item_probe;
-
-static int mapping_eq(const void *ctx, uint32_t id) {
-    const item_probe *p = ctx;
-    const spt_mapping *a = &p->w->mappings.v[id].m, *b = p->item;
-    return a->start == b->start && a->end == b->end && a->file_offset == b->file_offset &&
-           a->path == b->path && a->build_id_len == b->build_id_len &&
-           memcmp(a->build_id, b->build_id, a->build_id_len) == 0;
-}
-
-uint32_t spt_writer_mapping(spt_writer *w, const spt_mapping *m) {
-    if (!w || w->failed)
-        return 0;
-    if (!VALID_ID(w->strings, m->path) || m->build_id_len > SPT_MAX_BUILD_ID_BYTES ||
-        m->end < m->start) {
-        set_error(w, SPT_E_USAGE, "invalid mapping (path id %u, build-id %u bytes)", m->path,
-                  m->build_id_len);
-        return 0;
-    }
-    spt_mapping key = *m;
-    memset(key.build_id + key.build_id_len, 0, sizeof key.build_id - key.build_id_len);
-    uint64_t h = XXH3_64bits(&key, sizeof key);
-    item_probe probe = {w, &key};
-    uint32_t id = spt_map_find(&w->mapping_map, h, mapping_eq, &probe);
-    if (id)
-        return id;
-    if (grow(w, (void **)&w->mappings.v, &w->mappings.cap, w->mappings.n + 1, sizeof(wmapping)))
-        return 0;
-    id = (uint32_t)w->mappings.n++;
-    w->mappings.v[id].m = key;
-    w->mappings.v[id].mark = 0;
-    if (spt_map_insert(&w->mapping_map, w->alloc, h, id) != 0) {
-        fail(w, SPT_E_NOMEM, "interning a mapping");
-        return 0;
-    }
-    return id;
-}
-
-/* Frames are compared field by field; only the fields their kind uses take part. */
-static spt_frame frame_key(const spt_frame *f) {
-    spt_frame k;
-    memset(&k, 0, sizeof k);
-    k.kind = f->kind;
-    k.function = f->function;
-    k.file = f->file;
-    k.line = f->line;
-    k.flags = f->flags;
-    if (f->kind == SPT_FRAME_NATIVE) {
-        k.address = f->address;
-        k.mapping = f->mapping;
-    } else {
-        k.code_id = f->code_id;
-        k.first_line = f->first_line;
-    }
-    return k;
-}
-
-static int frame_eq(const void *ctx, uint32_t id) {
-    const item_probe *p = ctx;
-    return memcmp(&p->w->frames.v[id].f, p->item, sizeof(spt_frame)) == 0;
-}
-
-uint32_t spt_writer_frame(spt_writer *w, const spt_frame *f) {
-    if (!w || w->failed)
-        return 0;
-    if ((f->kind != SPT_FRAME_NATIVE && f->kind != SPT_FRAME_PYTHON) ||
-        !VALID_ID(w->strings, f->function) || !VALID_ID(w->strings, f->file) ||
-        (f->kind == SPT_FRAME_NATIVE && !VALID_ID(w->mappings, f->mapping))) {
-        set_error(w, SPT_E_USAGE, "invalid frame (kind %d, function %u, file %u, mapping %u)",
-                  (int)f->kind, f->function, f->file, f->mapping);
-        return 0;
-    }
-    spt_frame key = frame_key(f);
-    uint64_t h = XXH3_64bits(&key, sizeof key);
-    item_probe probe = {w, &key};
-    uint32_t id = spt_map_find(&w->frame_map, h, frame_eq, &probe);
-    if (id)
-        return id;
-    if (grow(w, (void **)&w->frames.v, &w->frames.cap, w->frames.n + 1, sizeof(wframe)))
-        return 0;
-    id = (uint32_t)w->frames.n++;
-    w->frames.v[id].f = key;
-    w->frames.v[id].mark = 0;
-    if (spt_map_insert(&w->frame_map, w->alloc, h, id) != 0) {
-        fail(w, SPT_E_NOMEM, "interning a frame");
-        return 0;
-    }
-    return id;
-}
-
-static int stack_eq(const void *ctx, uint32_t id) {
-    const item_probe *p = ctx;
-    const uint32_t *pf = p->item;
-    return p->w->stacks.v[id].parent == pf[0] && p->w->stacks.v[id].frame == pf[1];
-}
-
-uint32_t spt_writer_stack(spt_writer *w, uint32_t parent, uint32_t frame) {
-    if (!w || w->failed)
-        return 0;
-    if (!VALID_ID(w->stacks, parent) || frame == 0 || !VALID_ID(w->frames, frame)) {
-        set_error(w, SPT_E_USAGE, "invalid stack node (parent %u, frame %u)", parent, frame);
-        return 0;
-    }
-    uint32_t depth = parent ? w->stacks.v[parent].depth + 1 : 1;
-    if (depth > SPT_MAX_STACK_DEPTH) {
-        set_error(w, SPT_E_LIMIT, "stack deeper than %u frames", SPT_MAX_STACK_DEPTH);
-        return 0;
-    }
-    uint32_t pf[2] = {parent, frame};
-    uint64_t h = spt_mix64(((uint64_t)parent << 32) | frame);
-    item_probe probe = {w, pf};
-    uint32_t id = spt_map_find(&w->stack_map, h, stack_eq, &probe);
-    if (id)
-        return id;
-    if (grow(w, (void **)&w->stacks.v, &w->stacks.cap, w->stacks.n + 1, sizeof(wstack)))
-        return 0;
-    id = (uint32_t)w->stacks.n++;
-    wstack *s = &w->stacks.v[id];
-    s->parent = parent;
-    s->frame = frame;
-    s->depth = depth;
-    s->mark = 0;
-    if (spt_map_insert(&w->stack_map, w->alloc, h, id) != 0) {
-        fail(w, SPT_E_NOMEM, "interning a stack");
-        return 0;
-    }
-    return id;
-}
-
-uint32_t spt_writer_stack_path(spt_writer *w, const uint32_t *frames, size_t n) {
-    uint32_t id = 0;
-    for (size_t i = 0; i < n; i++) {
-        id = spt_writer_stack(w, id, frames[i]);
-        if (id == 0)
-            return 0;
-    }
-    return id;
-}
-
 /* ---- events ------------------------------------------------------------------------------ */
 
 uint32_t spt_writer_thread(spt_writer *w, uint32_t os_tid, uint32_t name, uint64_t start_ns) {
@@ -679,7 +401,7 @@ uint32_t spt_writer_thread(spt_writer *w, uint32_t os_tid, uint32_t name, uint64
     }
     uint64_t ticks;
     if (begin_event(w, start_ns, &ticks) != SPT_OK ||
-        grow(w, (void **)&w->threads.v, &w->threads.cap, w->threads.n + 1, sizeof(wthread)))
+        spt_w_grow(w, (void **)&w->threads.v, &w->threads.cap, w->threads.n + 1, sizeof(wthread)))
         return 0;
     uint32_t id = (uint32_t)w->threads.n++;
     wthread *t = &w->threads.v[id];
@@ -987,7 +709,7 @@ spt_status spt_writer_finish(spt_writer *w, const spt_end *end) {
     if (w->own_fd && w->fd >= 0) {
         if (close(w->fd) != 0 && !w->failed) {
             w->out.io_errno = errno;
-            fail(w, SPT_E_IO, "");
+            spt_w_fail(w, SPT_E_IO, "");
         }
         w->fd = -1;
     }
