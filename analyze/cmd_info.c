@@ -162,7 +162,50 @@ static void text_drops(const spa_cli *cli, const spa_totals *t, const spt_reader
     printf("\n");
 }
 
-static void print_text(const spa_cli *cli, const spa_model *m) {
+/* What the filters select: the model's selected totals, less the stacks --focus leaves out. */
+static int selected_data(const spa_cli *cli, const spa_model *m, spa_data *out) {
+    if (!cli->focus) {
+        *out = *spa_model_selected(m);
+        return 0;
+    }
+    memset(out, 0, sizeof *out);
+    spa_groups *g = NULL;
+    spa_view *v = NULL;
+    if (spa_groups_build(m, SPA_BY_FUNCTION, &g) != SPT_OK ||
+        spa_view_build(m, g, cli->focus, NULL, &v) != SPT_OK) {
+        spa_groups_free(g);
+        return -1;
+    }
+    for (uint32_t id = 0; id <= spa_model_stack_count(m); id++) {
+        if (spa_view_node_of(v, id) != SPA_VIEW_EXCLUDED)
+            spa_data_add(out, spa_model_stack_data(m, id));
+    }
+    spa_view_free(v);
+    spa_groups_free(g);
+    return 0;
+}
+
+static int has_filters(const spa_cli *cli) {
+    return cli->thread || cli->has_window || cli->focus || cli->ignore;
+}
+
+/* "selected     80 samples (...), 2 allocations (1.0 KiB); thread worker" under filters. */
+static void text_selected(const spa_cli *cli, const spa_model *m, const spa_data *sel) {
+    const spt_header *h = spa_model_header(m);
+    char what[160];
+    label(cli, "selected");
+    spa_metric time = h->clock == SPT_CLOCK_WALL ? SPA_METRIC_WALL : SPA_METRIC_CPU;
+    spa_fmt_all(what, sizeof what, h, time, spa_data_metric(sel, SPA_METRIC_WALL));
+    printf("%s", what);
+    if (sel->alloc_bytes || sel->alloc_count > 0) {
+        spa_fmt_all(what, sizeof what, h, SPA_METRIC_ALLOC_BYTES,
+                    spa_data_metric(sel, SPA_METRIC_ALLOC_BYTES));
+        printf("; %s", what);
+    }
+    printf("\n");
+}
+
+static void print_text(const spa_cli *cli, const spa_model *m, const spa_data *sel) {
     const spt_header *h = spa_model_header(m);
     const spt_reader_stats *st = spa_model_stats(m);
     const spa_totals *t = spa_model_totals(m);
@@ -262,6 +305,11 @@ static void print_text(const spa_cli *cli, const spa_model *m) {
             printf("every allocation recorded\n");
         }
     }
+    if (has_filters(cli)) {
+        text_selected(cli, m, sel);
+        printf("%-13s", "");
+        spa_print_filters(cli);
+    }
 
     label(cli, "chunks");
     printf("%" PRIu64, st->chunks);
@@ -289,6 +337,11 @@ static void print_text(const spa_cli *cli, const spa_model *m) {
     if (st->unknown_records)
         printf(", %" PRIu64 " of unknown kinds skipped", st->unknown_records);
     printf("\n");
+    if (spa_model_is_aggregated(m)) {
+        label(cli, "aggregated");
+        spa_fmt_count(a, sizeof a, t->total_records);
+        printf("yes: %s stack totals, time order given up\n", a);
+    }
 
     size_t n_meta;
     const spa_metadata *meta = spa_model_metadata(m, &n_meta);
@@ -345,6 +398,8 @@ static void print_text(const spa_cli *cli, const spa_model *m) {
     printf("%s samples (weight %" PRIu64 "), %s allocations, %s frees", a, e->sample_weight, b, c);
     if (e->allocs_seen)
         printf(", %" PRIu64 " allocations seen", e->allocs_seen);
+    if (spa_model_is_aggregated(m))
+        printf(" (individual records only)");
     printf("\n");
     if (e->process_cpu_ns) {
         label(cli, "overhead");
@@ -358,7 +413,7 @@ static void print_text(const spa_cli *cli, const spa_model *m) {
 /* ---------------------------------------------------------------------------------------------
  * JSON and CSV: every raw number, no units.
  * ------------------------------------------------------------------------------------------- */
-static void print_machine(const spa_cli *cli, const spa_model *m) {
+static void print_machine(const spa_cli *cli, const spa_model *m, const spa_data *sel) {
     const spt_header *h = spa_model_header(m);
     const spt_reader_stats *st = spa_model_stats(m);
     const spa_totals *t = spa_model_totals(m);
@@ -421,6 +476,22 @@ static void print_machine(const spa_cli *cli, const spa_model *m) {
     spa_emit_u64(&e, "frees", t->frees);
     spa_emit_close(&e);
 
+    if (has_filters(cli)) {
+        spa_emit_object(&e, "selected");
+        spa_value v = spa_data_metric(sel, SPA_METRIC_WALL);
+        spa_emit_u64(&e, "sample_count", v.count);
+        spa_emit_u64(&e, "sample_weight", v.weight);
+        spa_emit_u64(&e, "run_weight", sel->run.weight);
+        spa_emit_u64(&e, "idle_weight", sel->idle.weight);
+        v = spa_data_metric(sel, SPA_METRIC_ALLOC_BYTES);
+        spa_emit_u64(&e, "alloc_count", v.count);
+        spa_emit_u64(&e, "alloc_bytes", v.weight);
+        spa_emit_close(&e);
+        spa_emit_filters(&e, cli, spa_cli_metric(cli, m));
+    } else {
+        spa_emit_null(&e, "selected");
+    }
+
     spa_emit_object(&e, "file_stats");
     spa_emit_u64(&e, "file_bytes", st->file_bytes);
     spa_emit_u64(&e, "header_bytes", st->header_bytes);
@@ -445,6 +516,8 @@ static void print_machine(const spa_cli *cli, const spa_model *m) {
     }
     spa_emit_close(&e);
 
+    spa_emit_bool(&e, "aggregated", spa_model_is_aggregated(m));
+    spa_emit_u64(&e, "total_records", t->total_records);
     spa_emit_bool(&e, "ended_cleanly", st->ended_cleanly);
     spa_emit_bool(&e, "truncated", st->truncated);
     spa_emit_u64(&e, "truncated_bytes", st->truncated_bytes);
@@ -471,13 +544,19 @@ static void print_machine(const spa_cli *cli, const spa_model *m) {
 }
 
 int spa_cmd_info(const spa_cli *cli) {
-    spa_model *m = spa_cli_load(cli);
+    spa_model *m = spa_cli_load(cli, cli->file, 0);
     if (!m)
         return SPA_EXIT_USAGE;
+    spa_data sel;
+    if (selected_data(cli, m, &sel)) {
+        spa_cli_error("%s: out of memory while applying --focus", cli->file);
+        spa_model_free(m);
+        return SPA_EXIT_USAGE;
+    }
     if (cli->format == SPA_FORMAT_TEXT)
-        print_text(cli, m);
+        print_text(cli, m, &sel);
     else
-        print_machine(cli, m);
+        print_machine(cli, m, &sel);
     spa_model_free(m);
     return SPA_EXIT_OK;
 }

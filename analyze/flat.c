@@ -1,6 +1,6 @@
-/* flat.c: the flat profile (self and total per group) from the model's per-stack totals.
- * Works on the stack prefix tree once, in time linear in its nodes: subtree sums bottom-up, then
- * a depth-first walk that credits each group once per path, so recursion is not double-counted. */
+/* flat.c: the flat profile (self and total per group) from a view's per-node values. Works on the
+ * view's prefix tree once, in time linear in its nodes: subtree sums bottom-up, then a depth-first
+ * walk that credits each group once per path, so recursion is not double-counted. */
 #include "analyze/model.h"
 
 #include <stdlib.h>
@@ -17,14 +17,12 @@ static int is_zero(spa_value v) {
     return v.count == 0 && v.weight == 0;
 }
 
-/* Scratch arrays for one build, all indexed by stack id (0 = the root) unless noted. */
+/* Scratch arrays for one build, indexed by view node (0 = the root) unless noted. */
 typedef struct {
-    uint32_t n;         /* stack ids run 1..n */
-    uint32_t *parent;   /* parent id, forced below the node's own id */
-    uint32_t *group_of; /* group of the node's innermost frame; UINT32_MAX if unknown */
-    spa_value *subtree; /* samples at the node or below it */
+    uint32_t n;         /* nodes run 1..n */
     uint32_t *first;    /* children of node p are child[first[p] .. first[p + 1]) */
     uint32_t *child;    /* n entries */
+    spa_value *subtree; /* samples at the node or below it */
     uint32_t *active;   /* [group]: how many nodes of the current path belong to it */
     uint32_t *path;     /* the DFS path: node ids */
     uint32_t *cursor;   /* the DFS path: next child index to visit at each level */
@@ -32,11 +30,9 @@ typedef struct {
 } scratch;
 
 static void scratch_free(scratch *s) {
-    free(s->parent);
-    free(s->group_of);
-    free(s->subtree);
     free(s->first);
     free(s->child);
+    free(s->subtree);
     free(s->active);
     free(s->path);
     free(s->cursor);
@@ -62,7 +58,7 @@ static int push(scratch *s, size_t depth, uint32_t node) {
 
 /* Credits total[group] with a node's subtree when no node above it on the path belongs to the
  * same group: the first occurrence already counts every sample below, including the recursion. */
-static int credit_totals(scratch *s, spa_value *total) {
+static int credit_totals(scratch *s, const spa_view *v, spa_value *total) {
     size_t depth = 0;
     if (push(s, 0, 0))
         return -1;
@@ -70,8 +66,8 @@ static int credit_totals(scratch *s, spa_value *total) {
         uint32_t node = s->path[depth];
         if (s->cursor[depth] == s->first[node + 1]) {
             /* Leaving node: its group is no longer on the path. */
-            if (node != 0 && s->group_of[node] != UINT32_MAX)
-                s->active[s->group_of[node]]--;
+            if (node != 0)
+                s->active[spa_view_group(v, node)]--;
             if (depth == 0)
                 return 0;
             depth--;
@@ -80,8 +76,8 @@ static int credit_totals(scratch *s, spa_value *total) {
         uint32_t c = s->child[s->cursor[depth]++];
         if (is_zero(s->subtree[c]))
             continue; /* no samples down there: skip the whole branch */
-        uint32_t grp = s->group_of[c];
-        if (grp != UINT32_MAX && s->active[grp]++ == 0)
+        uint32_t grp = spa_view_group(v, c);
+        if (s->active[grp]++ == 0)
             add_value(&total[grp], s->subtree[c]);
         if (push(s, depth + 1, c))
             return -1;
@@ -89,44 +85,31 @@ static int credit_totals(scratch *s, spa_value *total) {
     }
 }
 
-spt_status spa_flat_build(const spa_model *m, const spa_groups *g, spa_flat *out) {
+spt_status spa_flat_build(const spa_view *v, const spa_value *self_of_node, spa_flat *out) {
     memset(out, 0, sizeof *out);
-    const spt_reader *r = spa_model_reader(m);
+    const spa_groups *g = spa_view_groups(v);
     uint32_t n_groups = spa_groups_count(g);
     scratch s;
     memset(&s, 0, sizeof s);
-    s.n = spa_model_stack_count(m);
+    s.n = spa_view_count(v);
     size_t nodes = (size_t)s.n + 1;
-    s.parent = malloc(nodes * sizeof *s.parent);
-    s.group_of = malloc(nodes * sizeof *s.group_of);
     s.subtree = malloc(nodes * sizeof *s.subtree);
     s.first = calloc(nodes + 1, sizeof *s.first);
     s.child = malloc(nodes * sizeof *s.child);
     s.active = calloc((size_t)n_groups + 1, sizeof *s.active);
     spa_value *self = calloc((size_t)n_groups + 1, sizeof *self);
     spa_value *total = calloc((size_t)n_groups + 1, sizeof *total);
-    if (!s.parent || !s.group_of || !s.subtree || !s.first || !s.child || !s.active || !self ||
-        !total)
+    if (!s.subtree || !s.first || !s.child || !s.active || !self || !total)
         goto nomem;
 
-    s.parent[0] = 0;
-    s.group_of[0] = UINT32_MAX;
-    s.subtree[0] = spa_model_stack_value(m, 0);
+    memcpy(s.subtree, self_of_node, nodes * sizeof *s.subtree);
     for (uint32_t id = 1; id <= s.n; id++) {
-        const spt_stack *st = spt_reader_stack(r, id);
-        /* The reader numbers a parent before its children (format.md 5.3, STACK); a table that
-         * says otherwise is treated as a root here, so it can never make the walk loop. */
-        uint32_t parent = st && st->parent < id ? st->parent : 0;
-        s.parent[id] = parent;
-        s.group_of[id] = st ? spa_groups_of_frame(g, st->frame) : UINT32_MAX;
-        s.subtree[id] = spa_model_stack_value(m, id);
-        if (s.group_of[id] != UINT32_MAX)
-            add_value(&self[s.group_of[id]], s.subtree[id]);
-        s.first[parent + 1]++;
+        add_value(&self[spa_view_group(v, id)], self_of_node[id]);
+        s.first[spa_view_parent(v, id) + 1]++;
     }
-    /* Children before parents: ids only grow away from the root. */
+    /* Children before parents: node numbers only grow away from the root. */
     for (uint32_t id = s.n; id >= 1; id--)
-        add_value(&s.subtree[s.parent[id]], s.subtree[id]);
+        add_value(&s.subtree[spa_view_parent(v, id)], s.subtree[id]);
     out->all = s.subtree[0];
 
     /* Counting sort of the nodes by parent gives each node's children as one run. */
@@ -138,13 +121,13 @@ spt_status spa_flat_build(const spa_model *m, const spa_groups *g, spa_flat *out
             goto nomem;
         memcpy(fill, s.first, nodes * sizeof *fill);
         for (uint32_t id = 1; id <= s.n; id++)
-            s.child[fill[s.parent[id]]++] = id;
+            s.child[fill[spa_view_parent(v, id)]++] = id;
         free(fill);
     }
-    if (credit_totals(&s, total))
+    if (credit_totals(&s, v, total))
         goto nomem;
 
-    spa_value empty = spa_model_stack_value(m, 0);
+    spa_value empty = self_of_node[0];
     out->rows = malloc(((size_t)n_groups + 1) * sizeof *out->rows);
     if (!out->rows)
         goto nomem;
@@ -153,14 +136,17 @@ spt_status spa_flat_build(const spa_model *m, const spa_groups *g, spa_flat *out
             continue;
         spa_flat_row *row = &out->rows[out->n_rows++];
         row->label = spa_groups_label(g, i, &row->label_len);
+        row->group = i;
         row->self = self[i];
         row->total = total[i];
     }
-    /* Samples without a stack still count in the denominator; show where they went. */
+    /* Samples without a stack (or whose frames are all hidden) still count in the denominator;
+     * show where they went. */
     if (!is_zero(empty)) {
         spa_flat_row *row = &out->rows[out->n_rows++];
         row->label = no_stack_label;
         row->label_len = sizeof no_stack_label - 1;
+        row->group = UINT32_MAX;
         row->self = empty;
         row->total = empty;
     }

@@ -420,3 +420,14 @@ const char *spa_groups_label(const spa_groups *g, uint32_t i, size_t *len) {
     *len = g->groups[i].label_len;
     return g->text + g->groups[i].label_off;
 }
+
+const char *spa_groups_name(const spa_groups *g, uint32_t i, size_t *len) {
+    *len = g->groups[i].name_len;
+    return g->text + g->groups[i].key_off + 4;
+}
+
+const char *spa_groups_disambiguator(const spa_groups *g, uint32_t i, size_t *len) {
+    const group *e = &g->groups[i];
+    *len = e->key_len - 4 - e->name_len;
+    return g->text + e->key_off + 4 + e->name_len;
+}

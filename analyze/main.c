@@ -1,252 +1,125 @@
-/* main.c: spprof-analyze, `spprof-analyze <command> [options] FILE`. Parses the options every
- * command shares in one place, so they behave the same everywhere, and owns the exit status:
- * 0 answer given, 2 bad usage or unreadable file (one line on stderr). */
+/* main.c: spprof-analyze, `spprof-analyze <command> [options] FILE`. The command table (names, help
+ * and the options each accepts) and the exit status: 0 answer given, 2 bad usage or a file that
+ * cannot be read or written (one line on stderr). Options are parsed in opts.c. */
 #define _POSIX_C_SOURCE 200809L
 #include "analyze/cli.h"
 
 #include <errno.h>
-#include <stdarg.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-static const char prog[] = "spprof-analyze";
+const char spa_prog[] = "spprof-analyze";
 
-typedef struct {
-    const char *name;
-    const char *summary; /* one line for the command list */
-    const char *help;    /* the paragraphs `<command> --help` ends with */
-    unsigned options;    /* SPA_OPT_* */
-    int (*run)(const spa_cli *cli);
-} command;
+#define FILTER_HELP                                                                                \
+    "Filters: --thread takes a kernel thread id or a thread name (a thread renamed later counts\n" \
+    "whole if it ever bore the name); --from and --to take times since the trace started\n"        \
+    "(1.5s, 250ms, 40us; a bare number is seconds); --focus keeps the stacks with a frame\n"       \
+    "matching REGEX, --ignore splices matching frames out. REGEX is a POSIX extended regular\n"    \
+    "expression matched against each frame's function name, source file and module path.\n"
 
-static const command commands[] = {
+#define METRIC_HELP                                                                                \
+    "Metrics: cpu counts samples taken while the thread ran, wall every sample (the two are\n"     \
+    "the same on a CPU-time trace), alloc-bytes and alloc-count the estimated bytes and\n"         \
+    "allocations made, live-bytes the estimated bytes never freed. Without --metric a trace is\n"  \
+    "shown by its clock (cpu, or wall for a wall-clock trace), or alloc-bytes if it has only\n"    \
+    "allocations.\n"
+
+static const spa_command commands[] = {
     {"info", "what a trace holds: header, duration, counts, sizes, and whether it ended cleanly",
+     "[options] FILE",
      "Prints what was recorded (command, process, start time in the local time zone, clock and\n"
      "interval), the duration, samples and the CPU time they stand for, drops, threads, markers,\n"
-     "allocations, chunks and sizes, and how the recording ended. A truncated trace is read up\n"
-     "to where it ends, with a warning.\n",
-     SPA_OPT_FORMAT | SPA_OPT_NO_COLOR, spa_cmd_info},
-    {"top", "the flat profile: self and total share and samples per function",
+     "allocations, chunks and sizes, and how the recording ended. With filters it also says\n"
+     "what they select. A truncated trace is read up to where it ends, with a warning.\n",
+     SPA_OPT_FORMAT | SPA_OPT_NO_COLOR | SPA_OPT_FILTERS, 1, 1, spa_cmd_info},
+    {"top", "the flat profile: self and total share and samples per function", "[options] FILE",
      "Self counts the samples whose innermost frame is in a function; total counts the samples\n"
      "with the function anywhere on the stack, once per sample however deep it recurses.\n"
      "Samples are counted in sampling intervals (a sample that stands for timer overruns counts\n"
      "more than once), and time is samples x the sampling interval.\n"
      "\n"
      "Same-named functions from different files stay apart and are shown as 'name (file)'.\n"
-     "Native frames without a symbol are shown as 'module+0xOFFSET' (offset in the file).\n",
-     SPA_OPT_FORMAT | SPA_OPT_NO_COLOR | SPA_OPT_BY | SPA_OPT_SORT | SPA_OPT_LIMIT, spa_cmd_top},
-};
-
-typedef struct {
-    unsigned bit;
-    const char *name;
-    const char *value;   /* NULL for a flag */
-    const char *expects; /* what a valid value looks like, for the error line */
-    const char *help;
-} option;
-
-static const option options[] = {
-    {SPA_OPT_BY, "--by", "KEY", "function, file, line or module",
-     "group frames by function, file, line or module (default: function)"},
-    {SPA_OPT_SORT, "--sort", "KEY", "self or total", "sort by self or total (default: self)"},
-    {SPA_OPT_LIMIT, "--limit", "N", "a whole number",
-     "show the first N rows; 0 shows all (default: 20)"},
-    {SPA_OPT_FORMAT, "--format", "FMT", "text, json or csv", "text, json or csv (default: text)"},
-    {SPA_OPT_NO_COLOR, "--no-color", NULL, NULL,
-     "never colour the output (colour is used only on a terminal, and not with NO_COLOR set)"},
+     "Native frames without a symbol are shown as 'module+0xOFFSET' (offset in the file).\n"
+     "\n" METRIC_HELP "\n" FILTER_HELP,
+     SPA_OPT_FORMAT | SPA_OPT_NO_COLOR | SPA_OPT_BY | SPA_OPT_SORT | SPA_OPT_LIMIT |
+         SPA_OPT_FILTERS | SPA_OPT_METRIC,
+     1, 1, spa_cmd_top},
+    {"tree", "the call tree, top-down or (--inverted) bottom-up", "[options] FILE",
+     "Each line is a function called from the line above it, with its total (itself and what\n"
+     "it calls) and self share. Children are sorted heaviest first; nodes below --min-percent\n"
+     "of the total are folded into one '[N more]' line per parent. --inverted starts from the\n"
+     "innermost functions and lists their callers below them; its 'self' is the share of\n"
+     "stacks that start at that caller.\n"
+     "\n"
+     "JSON nests children inside their parent; CSV has one row per node with its depth and\n"
+     "its path of functions joined by ';'.\n"
+     "\n" METRIC_HELP "\n" FILTER_HELP,
+     SPA_OPT_FORMAT | SPA_OPT_NO_COLOR | SPA_OPT_BY | SPA_OPT_FILTERS | SPA_OPT_METRIC |
+         SPA_OPT_MIN_PERCENT | SPA_OPT_INVERTED,
+     1, 1, spa_cmd_tree},
+    {"threads", "per thread: samples, share, names, lifetime and hottest function",
+     "[options] FILE",
+     "One row per thread, heaviest first: kernel thread id, name (with earlier names after a\n"
+     "rename), samples and their share, when the thread was first seen and when it ended\n"
+     "('-' if it was still running), and the function with the most self samples in it.\n"
+     "On a wall-clock trace the idle share says how much of its time the thread waited.\n"
+     "\n" METRIC_HELP "\n" FILTER_HELP,
+     SPA_OPT_FORMAT | SPA_OPT_NO_COLOR | SPA_OPT_BY | SPA_OPT_FILTERS | SPA_OPT_METRIC, 1, 1,
+     spa_cmd_threads},
+    {"heap", "the estimated live heap over time, its peak, and the sites holding it",
+     "[options] FILE",
+     "Replays allocations and frees to follow the estimated live heap: a timeline (the most\n"
+     "live at any moment of each time slice), the peak and when it happened, and the\n"
+     "allocation stacks holding the most memory at the peak, or at --at TIME. --csv and --json\n"
+     "give the timeline for plotting. Memory grows with the allocations live at one time.\n"
+     "\n"
+     "Sampled traces are estimates: an allocation recorded with weight W stands for W bytes.\n"
+     "With a time window the heap is still replayed from the start (so what was allocated\n"
+     "earlier counts), but the timeline and the peak are limited to the window; --thread\n"
+     "counts the allocations that thread made (from when it bore the name, for a rename).\n"
+     "\n" FILTER_HELP,
+     SPA_OPT_FORMAT | SPA_OPT_NO_COLOR | SPA_OPT_BY | SPA_OPT_LIMIT | SPA_OPT_FILTERS | SPA_OPT_AT,
+     1, 1, spa_cmd_heap},
+    {"leaks", "memory still live at the end, by allocation stack, largest first", "[options] FILE",
+     "Groups the allocations never freed by their allocation stack and lists the largest first,\n"
+     "with estimated bytes and counts (a sampled allocation of size S and weight W stands for\n"
+     "W / S allocations). With a time window, only the window's allocations are considered.\n"
+     "\n" FILTER_HELP,
+     SPA_OPT_FORMAT | SPA_OPT_NO_COLOR | SPA_OPT_BY | SPA_OPT_LIMIT | SPA_OPT_FILTERS, 1, 1,
+     spa_cmd_leaks},
+    {"aggregate", "a smaller trace holding stack totals instead of individual samples",
+     "[options] FILE -o OUT",
+     "Writes OUT with one SAMPLE_TOTAL per thread, stack and idle state, and one ALLOC_TOTAL\n"
+     "per thread and allocation stack (allocated and still-live estimates), and reports the\n"
+     "compression ratio. Time order is given up: heap has no timeline on the result, but top,\n"
+     "tree, threads, leaks and spprof-diff give the same answers on it. Threads, renames,\n"
+     "markers, metadata, children and drops are kept. Filters make a smaller trace still.\n"
+     "\n" FILTER_HELP,
+     SPA_OPT_FORMAT | SPA_OPT_NO_COLOR | SPA_OPT_FILTERS | SPA_OPT_OUTPUT, 1, 1, spa_cmd_aggregate},
+    {"merge", "one aggregated trace from several (a parent and its children, test shards)",
+     "[options] FILE... -o OUT",
+     "Writes OUT, an aggregated trace (see aggregate) holding every input's totals. Threads stay\n"
+     "apart per input; times are aligned by each trace's start time. The header is the first\n"
+     "input's. All inputs must share one sampling interval, so that samples mean the same time.\n"
+     "\n" FILTER_HELP,
+     SPA_OPT_FORMAT | SPA_OPT_NO_COLOR | SPA_OPT_FILTERS | SPA_OPT_OUTPUT, 1, SPA_MAX_FILES,
+     spa_cmd_merge},
 };
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
 
-void spa_cli_error(const char *fmt, ...) {
-    char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    /* One line, whatever a file name or a library message holds. */
-    for (char *p = msg; *p; p++) {
-        if (*p == '\n' || *p == '\r')
-            *p = ' ';
-    }
-    fflush(stdout);
-    fprintf(stderr, "%s: %s\n", prog, msg);
-}
-
-static void print_warning(void *ctx, const char *message) {
-    (void)ctx;
-    spa_cli_error("%s", message);
-}
-
-spa_model *spa_cli_load(const spa_cli *cli) {
-    spa_model_options mo;
-    memset(&mo, 0, sizeof mo);
-    mo.warn = print_warning;
-    spa_model *m;
-    spt_status st = spa_model_load(cli->file, &mo, &m);
-    if (st != SPT_OK) {
-        spa_cli_error("%s", spa_model_error(m));
-        spa_model_free(m);
-        return NULL;
-    }
-    return m;
-}
-
 static void print_general_help(FILE *f) {
-    fprintf(f, "usage: %s <command> [options] FILE\n\nCommands:\n", prog);
+    fprintf(f, "usage: %s <command> [options] FILE\n\nCommands:\n", spa_prog);
     for (size_t i = 0; i < N_ELEMS(commands); i++)
-        fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(f,
-            "\n'%s <command> --help' lists a command's options.\n"
-            "Exit status: 0 answer given, 2 bad usage or a file that cannot be read.\n",
-            prog);
-}
-
-static void print_command_help(FILE *f, const command *c) {
-    fprintf(f, "usage: %s %s [options] FILE\n\n%s: %s.\n\nOptions:\n", prog, c->name, c->name,
-            c->summary);
-    for (size_t i = 0; i < N_ELEMS(options); i++) {
-        if (!(c->options & options[i].bit))
-            continue;
-        char left[32];
-        snprintf(left, sizeof left, "%s%s%s", options[i].name, options[i].value ? " " : "",
-                 options[i].value ? options[i].value : "");
-        fprintf(f, "  %-16s %s\n", left, options[i].help);
-    }
-    fprintf(f, "  %-16s %s\n\n%s", "-h, --help", "show this help", c->help);
-}
-
-static int parse_u64(const char *text, uint64_t *out) {
-    if (*text < '0' || *text > '9')
-        return -1;
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(text, &end, 10);
-    if (errno || *end)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-/* Applies one option's value; returns 0, or -1 after printing the usage error. */
-static int apply(spa_cli *cli, const option *o, const char *value, int *no_color) {
-    switch (o->bit) {
-    case SPA_OPT_FORMAT:
-        if (strcmp(value, "text") == 0)
-            cli->format = SPA_FORMAT_TEXT;
-        else if (strcmp(value, "json") == 0)
-            cli->format = SPA_FORMAT_JSON;
-        else if (strcmp(value, "csv") == 0)
-            cli->format = SPA_FORMAT_CSV;
-        else
-            break;
-        return 0;
-    case SPA_OPT_NO_COLOR:
-        *no_color = 1;
-        return 0;
-    case SPA_OPT_BY:
-        if (spa_group_by_parse(value, &cli->by) == 0)
-            return 0;
-        break;
-    case SPA_OPT_SORT:
-        if (strcmp(value, "self") == 0)
-            cli->sort = SPA_SORT_SELF;
-        else if (strcmp(value, "total") == 0)
-            cli->sort = SPA_SORT_TOTAL;
-        else
-            break;
-        return 0;
-    case SPA_OPT_LIMIT:
-        if (parse_u64(value, &cli->limit) == 0)
-            return 0;
-        break;
-    }
-    spa_cli_error("%s: %s expects %s, not '%s'", cli->command, o->name, o->expects, value);
-    return -1;
-}
-
-static int wants_color(const spa_cli *cli, int no_color) {
-    if (no_color || cli->format != SPA_FORMAT_TEXT || !isatty(STDOUT_FILENO))
-        return 0;
-    const char *env = getenv("NO_COLOR"); /* https://no-color.org */
-    if (env && *env)
-        return 0;
-    env = getenv("TERM");
-    return !(env && strcmp(env, "dumb") == 0);
-}
-
-/* Parses argv[0..argc) (the arguments after the command name). Returns -1 to exit 0 (help was
- * printed), 0 to run, 1 after a usage error was printed. */
-static int parse(const command *c, int argc, char **argv, spa_cli *cli) {
-    int no_color = 0;
-    int only_files = 0;
-    const char *extra = NULL;
-    memset(cli, 0, sizeof *cli);
-    cli->command = c->name;
-    cli->limit = 20;
-    for (int i = 0; i < argc; i++) {
-        const char *arg = argv[i];
-        if (only_files || arg[0] != '-' || arg[1] == '\0') {
-            if (!cli->file)
-                cli->file = arg;
-            else if (!extra)
-                extra = arg;
-            continue;
-        }
-        if (strcmp(arg, "--") == 0) {
-            only_files = 1;
-            continue;
-        }
-        if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
-            print_command_help(stdout, c);
-            return -1;
-        }
-        const char *eq = strchr(arg, '=');
-        size_t name_len = eq ? (size_t)(eq - arg) : strlen(arg);
-        const option *o = NULL;
-        for (size_t k = 0; k < N_ELEMS(options); k++) {
-            if ((c->options & options[k].bit) && strlen(options[k].name) == name_len &&
-                strncmp(options[k].name, arg, name_len) == 0)
-                o = &options[k];
-        }
-        if (!o) {
-            spa_cli_error("%s: unknown option '%.*s' (see '%s %s --help')", c->name, (int)name_len,
-                          arg, prog, c->name);
-            return 1;
-        }
-        const char *value = NULL;
-        if (o->value) {
-            if (eq) {
-                value = eq + 1;
-            } else if (i + 1 < argc) {
-                value = argv[++i];
-            } else {
-                spa_cli_error("%s: %s needs a value: %s", c->name, o->name, o->expects);
-                return 1;
-            }
-        } else if (eq) {
-            spa_cli_error("%s: %s takes no value", c->name, o->name);
-            return 1;
-        }
-        if (apply(cli, o, value, &no_color))
-            return 1;
-    }
-    if (!cli->file) {
-        spa_cli_error("%s: missing FILE (see '%s %s --help')", c->name, prog, c->name);
-        return 1;
-    }
-    if (extra) {
-        spa_cli_error("%s: expected one FILE, but '%s' follows '%s'", c->name, extra, cli->file);
-        return 1;
-    }
-    cli->color = wants_color(cli, no_color);
-    return 0;
+            "\n'%s <command> --help' lists a command's options; spprof-diff compares two traces.\n"
+            "Exit status: 0 answer given, 2 bad usage or a file that cannot be read or written.\n",
+            spa_prog);
 }
 
 int main(int argc, char **argv) {
     if (argc < 2) {
-        spa_cli_error("missing command (see '%s --help')", prog);
+        spa_cli_error("missing command (see '%s --help')", spa_prog);
         return SPA_EXIT_USAGE;
     }
     const char *name = argv[1];
@@ -263,27 +136,28 @@ int main(int argc, char **argv) {
         name = argv[2];
         help = 1;
     }
-    const command *c = NULL;
+    const spa_command *c = NULL;
     for (size_t i = 0; i < N_ELEMS(commands); i++) {
         if (strcmp(commands[i].name, name) == 0)
             c = &commands[i];
     }
     if (!c) {
-        spa_cli_error("unknown command '%s' (see '%s --help')", name, prog);
+        spa_cli_error("unknown command '%s' (see '%s --help')", name, spa_prog);
         return SPA_EXIT_USAGE;
     }
     if (help) {
-        print_command_help(stdout, c);
+        spa_cli_print_help(stdout, c);
         return SPA_EXIT_OK;
     }
 
     spa_cli cli;
-    int rc = parse(c, argc - 2, argv + 2, &cli);
+    int rc = spa_cli_parse(c, argc - 2, argv + 2, &cli);
     if (rc < 0)
         return SPA_EXIT_OK;
     if (rc > 0)
         return SPA_EXIT_USAGE;
     int status = c->run(&cli);
+    spa_cli_free(&cli);
     /* A full disk or closed pipe must not look like a successful answer. */
     if (fflush(stdout) != 0 || ferror(stdout)) {
         spa_cli_error("standard output: %s", strerror(errno));

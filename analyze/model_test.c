@@ -70,10 +70,21 @@ static spa_model *load(const char *path) {
     return m;
 }
 
-/* Loads path, groups by `by`, builds the flat profile sorted by `sort`. */
+/* Groups m by `by`, builds the flat profile of all samples sorted by `sort`. */
 static int flat_of(spa_model *m, spa_group_by by, spa_sort sort, spa_groups **g, spa_flat *f) {
     memset(f, 0, sizeof *f);
-    if (spa_groups_build(m, by, g) != SPT_OK || spa_flat_build(m, *g, f) != SPT_OK) {
+    spa_view *v = NULL;
+    spa_value *self = NULL;
+    int ok = spa_groups_build(m, by, g) == SPT_OK &&
+             spa_view_build(m, *g, NULL, NULL, &v) == SPT_OK &&
+             (self = malloc(((size_t)spa_view_count(v) + 1) * sizeof *self)) != NULL;
+    if (ok) {
+        spa_view_values(v, m, SPA_METRIC_WALL, self);
+        ok = spa_flat_build(v, self, f) == SPT_OK;
+    }
+    free(self);
+    spa_view_free(v);
+    if (!ok) {
         CHECK("grouping and the flat profile succeed", 0);
         return -1;
     }

@@ -2,12 +2,17 @@
  * quoting, and the field emitter behind `--format json|csv` for record-shaped output. */
 #include "analyze/cli.h"
 
+#include <errno.h>
 #include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Picks the unit by the rounded value, so 999.96 us prints as "1.0 ms", not "1000.0 us". */
 void spa_fmt_duration(char *buf, size_t size, uint64_t ns) {
-    if (ns < 1000) {
+    if (ns == 0) {
+        snprintf(buf, size, "0 s"); /* "0 ns" suggests a precision nothing here has */
+    } else if (ns < 1000) {
         snprintf(buf, size, "%" PRIu64 " ns", ns);
     } else if (ns < 999950) {
         snprintf(buf, size, "%.1f us", (double)ns / 1e3);
@@ -147,6 +152,41 @@ void spa_put_csv_field(FILE *f, const char *s, size_t len) {
         fputc(s[i], f);
     }
     fputc('"', f);
+}
+
+int spa_parse_duration(const char *text, uint64_t *ns) {
+    static const struct {
+        const char *unit;
+        double ns;
+    } units[] = {{"ns", 1}, {"us", 1e3}, {"ms", 1e6}, {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}};
+    if (!((*text >= '0' && *text <= '9') || *text == '.'))
+        return -1;
+    char *end;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (errno || end == text || !isfinite(v) || v < 0)
+        return -1;
+    double scale = 0;
+    if (*end == '\0') {
+        scale = 1e9; /* a bare number is seconds */
+    } else {
+        for (size_t i = 0; i < sizeof units / sizeof units[0] && !scale; i++) {
+            if (strcmp(end, units[i].unit) == 0)
+                scale = units[i].ns;
+        }
+    }
+    if (!scale || v * scale >= 18446744073709549568.0)
+        return -1;
+    *ns = (uint64_t)llround(v * scale);
+    return 0;
+}
+
+double spa_percent(uint64_t part, uint64_t whole) {
+    return whole ? 100.0 * (double)part / (double)whole : 0.0;
+}
+
+const char *spa_pct_color(int on, double percent) {
+    return spa_color(on, percent >= 5.0 ? SPA_RED : percent >= 0.5 ? SPA_GREEN : "");
 }
 
 uint64_t spa_mul_sat(uint64_t a, uint64_t b) {

@@ -1,10 +1,12 @@
 /* testutil.c: test helpers for analyze: the known trace, running the CLI, a strict JSON parser.
  * The known trace is the fixture every exact number in model_test.c and cli_test.c comes from. */
-#define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700
 #include "analyze/testutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -176,6 +178,154 @@ int tu_write_known_trace(const char *path, tu_end end, size_t chunk_bytes) {
     return 0;
 }
 
+/* Interns "a;b;c" as a stack of native frames in prog.c (line = 10 x position + 1). */
+static uint32_t stack_of(spt_writer *w, uint32_t map, const char *spec) {
+    uint32_t frames[64];
+    size_t n = 0;
+    const char *p = spec;
+    while (*p && n < 64) {
+        const char *end = strchr(p, ';');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        spt_frame f;
+        memset(&f, 0, sizeof f);
+        f.kind = SPT_FRAME_NATIVE;
+        f.function = spt_writer_string(w, p, len);
+        f.file = spt_writer_cstring(w, "prog.c");
+        f.line = (uint32_t)(10 * n + 1);
+        f.address = 0x400000 + 16 * (uint64_t)f.function;
+        f.mapping = map;
+        frames[n++] = spt_writer_frame(w, &f);
+        p = end ? end + 1 : p + len;
+    }
+    return spt_writer_stack_path(w, frames, n);
+}
+
+static spt_writer *open_plain(const char *path, const spt_header *h) {
+    spt_writer *w = NULL;
+    spt_status st = spt_writer_open(path, h, NULL, &w);
+    if (st != SPT_OK) {
+        fprintf(stderr, "writer open: %s\n", w ? spt_writer_error(w) : spt_status_name(st));
+        spt_writer_close(w, NULL);
+        return NULL;
+    }
+    return w;
+}
+
+static int close_clean(spt_writer *w, const char *path, uint64_t duration_ns) {
+    spt_end e;
+    memset(&e, 0, sizeof e);
+    e.reason = SPT_END_EXIT;
+    e.duration_ns = duration_ns;
+    spt_status st = spt_writer_close(w, &e);
+    if (st != SPT_OK)
+        fprintf(stderr, "%s: writing failed: %s\n", path, spt_status_name(st));
+    return st == SPT_OK ? 0 : -1;
+}
+
+int tu_write_samples(const char *path, spt_clock clock, const tu_samples *groups, size_t n,
+                     uint64_t duration_ns) {
+    spt_header h = tu_header();
+    h.clock = clock;
+    h.python_version = 0;
+    h.executable = "/usr/bin/prog";
+    return tu_write_samples_h(path, &h, groups, n, duration_ns);
+}
+
+int tu_write_diff_pair(const char *before, const char *after) {
+    const tu_samples b[] = {{"main;hot_a", 1, 600, 1, 0, 0},
+                            {"main;hot_b", 1, 100, 1, 0, 0},
+                            {"main", 1, 300, 1, 0, 0},
+                            {"main;x", 2, 15, 1, 0, 0}};
+    const tu_samples a[] = {{"main;hot_a", 1, 100, 1, 0, 0},
+                            {"main;hot_b", 1, 600, 1, 0, 0},
+                            {"main", 1, 300, 1, 0, 0},
+                            {"main;x", 2, 17, 1, 0, 0}};
+    spt_header h = tu_header();
+    h.python_version = 0;
+    h.executable = "/usr/bin/prog";
+    if (tu_write_samples_h(before, &h, b, 4, 10000000000ull))
+        return -1;
+    h.start_wall_ns += 3000000000ull;
+    h.start_mono_ns += 3000000000ull;
+    return tu_write_samples_h(after, &h, a, 4, 10000000000ull);
+}
+
+int tu_write_samples_h(const char *path, const spt_header *hp, const tu_samples *groups, size_t n,
+                       uint64_t duration_ns) {
+    spt_header h = *hp;
+    spt_writer *w = open_plain(path, &h);
+    if (!w)
+        return -1;
+    uint32_t map = mapping(w, "/usr/bin/prog", 0x400000, 0x500000, 0);
+    uint32_t threads[3] = {0, spt_writer_thread(w, 2001, spt_writer_cstring(w, "main"), 0),
+                           spt_writer_thread(w, 2002, spt_writer_cstring(w, "worker"), 0)};
+    for (size_t i = 0; i < n; i++) {
+        uint32_t stack = stack_of(w, map, groups[i].stack);
+        uint32_t t = groups[i].thread <= 2 ? threads[groups[i].thread] : 0;
+        for (uint64_t k = 0; k < groups[i].count; k++)
+            spt_writer_sample(w, t, groups[i].time_ns + k * 10000000, stack, groups[i].weight,
+                              groups[i].flags);
+        spt_writer_flush(w);
+    }
+    return close_clean(w, path, duration_ns);
+}
+
+/* The known heap trace. Stacks, outermost first:
+ *
+ *   A main > load_config > malloc
+ *   B main > parse > make_buffer > malloc
+ *   C main > cache_put > malloc           (thread "cache"; the others on "main")
+ *
+ *    0 ms  A alloc 0x1000  100     live  100
+ *   10 ms  B alloc 0x2000 1000           1100
+ *   20 ms  B alloc 0x3000 1000           2100
+ *   30 ms  C alloc 0x4000  500           2600
+ *   40 ms  free 0x2000                   1600
+ *   50 ms  B alloc 0x5000 2000           3600   the peak: B 3000 in 2, C 500, A 100
+ *   60 ms  free 0x3000                   2600
+ *   70 ms  free 0x5000                    600
+ *   80 ms  C alloc 0x6000  300            900   live at the end: C 800 in 2, A 100 in 1
+ *   90 ms  free 0x9999 (never allocated: ignored)
+ *
+ * Allocated in all: A 100 in 1, B 4000 in 3, C 800 in 2: 4900 bytes in 6 allocations. The
+ * thread "main" also takes 10 CPU samples of main > parse, so the trace has both kinds. */
+int tu_write_heap_trace(const char *path, int sampled) {
+    spt_header h = tu_header();
+    h.python_version = 0;
+    h.alloc_mode = sampled ? SPT_ALLOC_SAMPLED : SPT_ALLOC_ALL;
+    h.alloc_sample_bytes = sampled ? 512 : 0;
+    spt_writer *w = open_plain(path, &h);
+    if (!w)
+        return -1;
+    uint32_t map = mapping(w, "/usr/bin/demo", 0x400000, 0x500000, 0);
+    uint32_t a = stack_of(w, map, "main;load_config;malloc");
+    uint32_t b = stack_of(w, map, "main;parse;make_buffer;malloc");
+    uint32_t c = stack_of(w, map, "main;cache_put;malloc");
+    uint32_t cpu = stack_of(w, map, "main;parse");
+    uint32_t t1 = spt_writer_thread(w, 3001, spt_writer_cstring(w, "main"), 0);
+    uint32_t t2 = spt_writer_thread(w, 3002, spt_writer_cstring(w, "cache"), 0);
+    const struct {
+        uint64_t ms;
+        uint32_t stack, thread;
+        uint64_t address, size; /* size 0: a free */
+    } plan[] = {
+        {0, a, t1, 0x1000, 100},  {10, b, t1, 0x2000, 1000}, {20, b, t1, 0x3000, 1000},
+        {30, c, t2, 0x4000, 500}, {40, 0, t1, 0x2000, 0},    {50, b, t1, 0x5000, 2000},
+        {60, 0, t1, 0x3000, 0},   {70, 0, t1, 0x5000, 0},    {80, c, t2, 0x6000, 300},
+        {90, 0, t2, 0x9999, 0},
+    };
+    for (size_t i = 0; i < sizeof plan / sizeof plan[0]; i++) {
+        uint64_t t = plan[i].ms * 1000000;
+        if (plan[i].size)
+            spt_writer_alloc(w, plan[i].thread, t, plan[i].address, plan[i].size,
+                             sampled ? 4 * plan[i].size : plan[i].size, plan[i].stack);
+        else
+            spt_writer_free(w, plan[i].thread, t, plan[i].address);
+        spt_writer_sample(w, t1, t + 5000000, cpu, 1, 0);
+    }
+    return close_clean(w, path, 100000000);
+}
+
 char *tu_read_file(const char *path, size_t *len) {
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -255,6 +405,89 @@ void tu_run_free(tu_run_result *res) {
     free(res->out);
     free(res->err);
     memset(res, 0, sizeof *res);
+}
+
+int tu_runv(const char *bin, tu_run_result *res, ...) {
+    char *argv[32];
+    int n = 0;
+    argv[n++] = (char *)bin;
+    va_list ap;
+    va_start(ap, res);
+    for (char *a; n < 31 && (a = va_arg(ap, char *)) != NULL;)
+        argv[n++] = a;
+    va_end(ap);
+    argv[n] = NULL;
+    return tu_run(argv, res);
+}
+
+int tu_runfile(const char *rel, char *out, size_t size) {
+    const char *srcdir = getenv("TEST_SRCDIR");
+    const char *ws = getenv("TEST_WORKSPACE");
+    char path[PATH_MAX + 256], resolved[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s/%s", srcdir ? srcdir : ".", ws ? ws : "spprof", rel);
+    if (!realpath(path, resolved)) {
+        fprintf(stderr, "cannot find %s\n", path);
+        return -1;
+    }
+    snprintf(out, size, "%s", resolved);
+    return 0;
+}
+
+/* A copy of text with the lines that start with a mask prefix replaced by "prefix<masked>". */
+static char *masked(const char *text, size_t len, const char *const *masks, size_t *out_len) {
+    char *out = malloc(len + 1);
+    size_t o = 0;
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < len;) {
+        const char *line = text + i;
+        const char *nl = memchr(line, '\n', len - i);
+        size_t line_len = nl ? (size_t)(nl - line) + 1 : len - i;
+        const char *hit = NULL;
+        for (size_t k = 0; masks && masks[k] && !hit; k++) {
+            if (strlen(masks[k]) <= line_len && memcmp(line, masks[k], strlen(masks[k])) == 0)
+                hit = masks[k];
+        }
+        if (hit) {
+            char *p = realloc(out, o + (len - i) + strlen(hit) + 16);
+            if (!p) {
+                free(out);
+                return NULL;
+            }
+            out = p;
+            o += (size_t)sprintf(out + o, "%s<masked>\n", hit);
+        } else {
+            memcpy(out + o, line, line_len);
+            o += line_len;
+        }
+        i += line_len;
+    }
+    out[o] = '\0';
+    *out_len = o;
+    return out;
+}
+
+int tu_golden_equal(const char *dir, const char *name, const char *out, size_t len,
+                    const char *const *masks) {
+    char path[PATH_MAX + 256];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    size_t want_len = 0, got_len = 0;
+    char *want = tu_read_file(path, &want_len);
+    char *want_m = want ? masked(want, want_len, masks, &want_len) : NULL;
+    char *got = masked(out, len, masks, &got_len);
+    int same = want_m && got && want_len == got_len && memcmp(want_m, got, got_len) == 0;
+    if (!same) {
+        const char *outdir = getenv("TEST_UNDECLARED_OUTPUTS_DIR");
+        snprintf(path, sizeof path, "%s/%s", outdir ? outdir : "/tmp", name);
+        if (got)
+            tu_write_file(path, got, got_len);
+        fprintf(stderr, "  %s differs; actual output written to %s:\n%s", name, path,
+                got ? got : "");
+    }
+    free(want);
+    free(want_m);
+    free(got);
+    return same;
 }
 
 size_t tu_count_lines(const char *s) {
@@ -528,4 +761,8 @@ const char *tu_json_str(const tu_json *v) {
 
 int tu_json_is_null(const tu_json *v) {
     return v && v->kind == J_NULL;
+}
+
+int tu_json_is_true(const tu_json *v) {
+    return v && v->kind == J_BOOL && v->num != 0;
 }

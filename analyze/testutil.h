@@ -29,6 +29,39 @@ typedef enum {
  * restate definitions in many chunks). Returns 0, or -1 after printing the writer's error. */
 int tu_write_known_trace(const char *path, tu_end end, size_t chunk_bytes);
 
+/* One group of samples for tu_write_samples: `count` samples of `stack` (function names,
+ * outermost first, separated by ';'; all in file "prog.c" of /usr/bin/prog), each of weight
+ * `weight`, with SPT_SAMPLE_* `flags`, on thread `thread` (1 or 2: os tids 2001 "main" and 2002
+ * "worker"), 10 ms apart from time_ns on. */
+typedef struct {
+    const char *stack;
+    uint32_t thread;
+    uint64_t count;
+    uint64_t weight;
+    uint32_t flags;
+    uint64_t time_ns;
+} tu_samples;
+
+/* Writes a trace of the given sample groups with the tu_header() header, but clock `clock`; ends
+ * it cleanly with duration_ns. Returns 0, or -1 after printing the writer's error. */
+int tu_write_samples(const char *path, spt_clock clock, const tu_samples *groups, size_t n,
+                     uint64_t duration_ns);
+
+/* The same with a header of the caller's. */
+int tu_write_samples_h(const char *path, const spt_header *h, const tu_samples *groups, size_t n,
+                       uint64_t duration_ns);
+
+/* The diff fixture. Before (1,015 samples): main > hot_a 600, main > hot_b 100, main 300 on
+ * thread "main", main > x 15 on thread "worker". After (1,017 samples, started 3 s later): hot_a
+ * 100, hot_b 600, main 300, x 17: the hot function moved, x wobbled within the noise. */
+int tu_write_diff_pair(const char *before, const char *after);
+
+/* Writes the known heap trace described in testutil.c (allocations and frees on two threads with
+ * a peak of 3600 bytes at 50 ms and 900 bytes in 3 allocations live at the end). With sampled
+ * set, the header says SPT_ALLOC_SAMPLED every 512 bytes and every allocation carries 4x its
+ * size as weight (so it stands for 4 allocations). Returns 0 or -1. */
+int tu_write_heap_trace(const char *path, int sampled);
+
 /* Reads a whole file into a NUL-terminated heap buffer; *len (if not NULL) gets its length.
  * Returns NULL if it cannot be read. */
 char *tu_read_file(const char *path, size_t *len);
@@ -51,6 +84,20 @@ int tu_run(char *const argv[], tu_run_result *res);
 
 /* Frees the captured output. */
 void tu_run_free(tu_run_result *res);
+
+/* Runs bin with the NULL-terminated arguments that follow (at most 30), as tu_run does. */
+int tu_runv(const char *bin, tu_run_result *res, ...);
+
+/* Resolves the runfile $TEST_SRCDIR/$TEST_WORKSPACE/rel into out (size bytes). Returns 0 or -1. */
+int tu_runfile(const char *rel, char *out, size_t size);
+
+/* Whether out (len bytes) equals the golden file dir/name once masked: every line starting with
+ * one of the NULL-terminated prefixes in masks (may be NULL) becomes that prefix and "<masked>"
+ * in both, so figures that depend on the writer's compression stay out of golden text. On a
+ * mismatch the masked actual output is written to $TEST_UNDECLARED_OUTPUTS_DIR/name (ready to
+ * replace the golden file after review) and printed to stderr. */
+int tu_golden_equal(const char *dir, const char *name, const char *out, size_t len,
+                    const char *const *masks);
 
 /* Counts '\n' in s. */
 size_t tu_count_lines(const char *s);
@@ -76,5 +123,8 @@ size_t tu_json_len(const tu_json *v);
 double tu_json_num(const tu_json *v);
 const char *tu_json_str(const tu_json *v);
 int tu_json_is_null(const tu_json *v);
+
+/* Whether v is the JSON literal true. */
+int tu_json_is_true(const tu_json *v);
 
 #endif /* SPPROF_ANALYZE_TESTUTIL_H */
