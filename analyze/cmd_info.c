@@ -399,7 +399,7 @@ static void print_text(const spa_cli *cli, const spa_model *m, const spa_data *s
     if (e->allocs_seen)
         printf(", %" PRIu64 " allocations seen", e->allocs_seen);
     if (spa_model_is_aggregated(m))
-        printf(" (individual records only)");
+        printf(" (allocations: individual records only)");
     printf("\n");
     if (e->process_cpu_ns) {
         label(cli, "overhead");

@@ -355,6 +355,7 @@ static rd_result decode(spt_reader *r, uint8_t kind, spt_cursor *c, spt_event *e
         } else {
             ev->u.sample.count = spt_get_uv(c);
             ev->u.sample.weight = spt_get_uv(c);
+            ev->u.sample.aggregated = 1;
         }
         uint64_t flags = spt_get_uv_or(c, 0);
         NEED(c->ok && flags <= UINT32_MAX, "a SAMPLE record is malformed");

@@ -193,9 +193,9 @@ typedef struct {
     spt_end_reason reason;
     int32_t status;           /* exit code or signal number */
     uint64_t duration_ns;     /* from start to end of recording */
-    uint64_t samples;         /* SAMPLE records written (filled by the writer) */
+    uint64_t samples;         /* 1 per SAMPLE record plus each SAMPLE_TOTAL's count (writer) */
     uint64_t sample_weight;   /* sum of their weights (filled by the writer) */
-    uint64_t allocs;          /* ALLOC records written (filled by the writer) */
+    uint64_t allocs;          /* ALLOC records written, not ALLOC_TOTAL estimates (writer) */
     uint64_t frees;           /* FREE records written (filled by the writer) */
     uint64_t dropped_samples; /* samples lost to full buffers or unwind failures */
     uint64_t dropped_allocs;  /* allocation events lost */
@@ -214,6 +214,7 @@ typedef struct {
             uint64_t weight; /* sampling intervals this stands for (1 + timer overruns) */
             uint64_t count;  /* raw samples merged into this one (1 unless aggregated) */
             uint32_t flags;  /* SPT_SAMPLE_* */
+            int aggregated;  /* 1 when read from a SAMPLE_TOTAL record (no time order) */
         } sample;
         struct {
             uint32_t stack;
@@ -367,8 +368,8 @@ uint64_t spt_writer_raw_bytes(const spt_writer *w);
  * fills samples, sample_weight, allocs and frees itself), which marks the trace as complete; with
  * NULL the trace reads as unfinished, like one whose recorder was killed. Closes the file
  * (unless it came from spt_writer_open_fd). Returns the first error the writer met, if any;
- * spt_writer_error() still says why. Afterwards only spt_writer_error and spt_writer_destroy may
- * be called. */
+ * spt_writer_error() still says why. Afterwards only spt_writer_error, spt_writer_status,
+ * spt_writer_file_bytes, spt_writer_raw_bytes and spt_writer_destroy may be called. */
 spt_status spt_writer_finish(spt_writer *w, const spt_end *end);
 
 /* Frees the writer. A writer destroyed without spt_writer_finish leaves an unfinished trace (its

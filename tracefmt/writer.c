@@ -504,6 +504,8 @@ spt_status spt_writer_sample_total(spt_writer *w, uint32_t thread, uint64_t time
     pay_uv(w, count);
     pay_uv(w, weight);
     pay_uv(w, flags);
+    w->samples += count; /* END counts the samples a total stands for (section 5.4) */
+    w->sample_weight += weight;
     return emit(w, SPT_REC_SAMPLE_TOTAL);
 }
 

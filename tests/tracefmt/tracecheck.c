@@ -229,7 +229,8 @@ uint64_t tc_event_key(tc_canon *c, const spt_event *ev) {
     switch (ev->kind) {
     case SPT_EV_SAMPLE:
         h = mix(mix(h, tc_stack_key(c, ev->u.sample.stack)), ev->u.sample.weight);
-        return mix(mix(h, ev->u.sample.count), ev->u.sample.flags);
+        return mix(mix(mix(h, ev->u.sample.count), ev->u.sample.flags),
+                   (uint64_t)ev->u.sample.aggregated);
     case SPT_EV_ALLOC:
         h = mix(mix(h, tc_stack_key(c, ev->u.alloc.stack)), ev->u.alloc.address);
         return mix(mix(h, ev->u.alloc.size_bytes), ev->u.alloc.weight_bytes);

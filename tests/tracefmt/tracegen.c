@@ -308,6 +308,9 @@ spt_status tg_sample_total(tg_model *m, uint32_t thread, uint64_t time_ns, uint3
         ev->u.sample.weight = weight;
         ev->u.sample.count = count;
         ev->u.sample.flags = flags;
+        ev->u.sample.aggregated = 1;
+        m->samples += count; /* END counts what a total stands for (docs/format.md 5.4) */
+        m->sample_weight += weight;
     }
     return st;
 }
