@@ -37,6 +37,12 @@ typedef enum { SPA_FORMAT_TEXT = 0, SPA_FORMAT_JSON = 1, SPA_FORMAT_CSV = 2 } sp
 #define SPA_OPT_OUTPUT 0x2000u /* -o, --output */
 #define SPA_OPT_ABSOLUTE 0x4000u
 #define SPA_OPT_GATES 0x8000u /* --fail-if-slower, --fail-if-more-alloc */
+/* The exports (convert/cmd.c): spprof-convert and spprof-analyze's flamegraph and collapsed. */
+#define SPA_OPT_EXPORT_FORMAT 0x10000u /* -f, --format FMT: speedscope, collapsed, pprof, ... */
+#define SPA_OPT_EXPORT_OUTPUT 0x20000u /* -o OUT ('-' = standard output), --force */
+#define SPA_OPT_PER_THREAD 0x40000u    /* --per-thread */
+#define SPA_OPT_SVG 0x80000u           /* --color-by, --title */
+#define SPA_OPT_DIFF 0x100000u         /* --diff: BEFORE and AFTER */
 
 /* The filters every analysis command takes. */
 #define SPA_OPT_FILTERS (SPA_OPT_THREAD | SPA_OPT_WINDOW | SPA_OPT_FOCUS | SPA_OPT_IGNORE)
@@ -67,6 +73,13 @@ typedef struct {
     int has_at;
     int absolute;
     double fail_slower, fail_alloc; /* percentage points; < 0 = no gate */
+    /* The exports. Values are kept as given; convert/cmd.c checks them against the format. */
+    const char *export_format; /* -f; NULL = the command's default */
+    int force;                 /* --force: replace an existing OUT */
+    int per_thread;            /* --per-thread */
+    const char *color_by;      /* --color-by: "kind" or "module"; NULL = kind */
+    const char *title;         /* --title */
+    int diff;                  /* --diff */
 } spa_cli;
 
 /* One command: its name, help and options, how many files it takes and what runs it. */

@@ -3,6 +3,7 @@
  * cannot be read or written (one line on stderr). Options are parsed in opts.c. */
 #define _POSIX_C_SOURCE 200809L
 #include "analyze/cli.h"
+#include "convert/cmd.h"
 
 #include <errno.h>
 #include <string.h>
@@ -103,6 +104,25 @@ static const spa_command commands[] = {
      "\n" FILTER_HELP,
      SPA_OPT_FORMAT | SPA_OPT_NO_COLOR | SPA_OPT_FILTERS | SPA_OPT_OUTPUT, 1, SPA_MAX_FILES,
      spa_cmd_merge},
+    {"flamegraph", "an interactive SVG flame graph (--diff: differential) of the profile",
+     "[options] FILE -o OUT.svg   (or --diff BEFORE AFTER -o OUT.svg)",
+     "The same flame graph as `spprof-convert -f svg`: self-contained (opens in any browser with\n"
+     "no network), hover for a frame's share, click to zoom, Search highlights the frames\n"
+     "matching a regular expression and shows the share they cover. --color-by module gives\n"
+     "each module its own hue. With --diff BEFORE AFTER, AFTER's frames are coloured by how\n"
+     "their share of each trace's total changed: red grew, blue shrank.\n"
+     "\n" METRIC_HELP "\n" FILTER_HELP "\n" SPC_CMD_HELP,
+     SPA_OPT_EXPORT_OUTPUT | SPA_OPT_BY | SPA_OPT_FILTERS | SPA_OPT_METRIC | SPA_OPT_SVG |
+         SPA_OPT_DIFF,
+     1, 2, spc_cmd_flamegraph},
+    {"collapsed", "folded stacks for flamegraph.pl and inferno ('root;child;leaf COUNT')",
+     "[options] FILE [-o OUT]",
+     "The same folded stacks as `spprof-convert -f collapsed`, on standard output unless -o\n"
+     "names a file: one line per stack, frames root-first, sorted, the metric's weight last\n"
+     "(sampling intervals, bytes or allocations). --per-thread puts 'name/tid' first.\n"
+     "\n" METRIC_HELP "\n" FILTER_HELP "\n" SPC_CMD_HELP,
+     SPA_OPT_EXPORT_OUTPUT | SPA_OPT_BY | SPA_OPT_FILTERS | SPA_OPT_METRIC | SPA_OPT_PER_THREAD, 1,
+     1, spc_cmd_collapsed},
 };
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))

@@ -642,6 +642,16 @@ const spa_entry *spa_model_entries(const spa_model *m, size_t *n) {
     return m->entries;
 }
 
+int spa_model_in_window(const spa_model *m, uint64_t time_ns) {
+    return in_window(m, time_ns);
+}
+
+spa_metric spa_model_default_metric(const spa_model *m) {
+    if (m->totals.samples.count == 0 && m->totals.allocs > 0)
+        return SPA_METRIC_ALLOC_BYTES;
+    return spa_model_header(m)->clock == SPT_CLOCK_WALL ? SPA_METRIC_WALL : SPA_METRIC_CPU;
+}
+
 uint64_t spa_model_duration_ns(const spa_model *m) {
     const spt_reader_stats *s = spt_reader_get_stats(m->reader);
     if (s->ended_cleanly)

@@ -1,4 +1,4 @@
-/* model.h: the profile model that spprof-analyze (and later convert/) builds from one trace.
+/* model.h: the profile model that spprof-analyze and convert/ build from one trace.
  * Loading streams the reader once; memory grows with unique stacks and threads, never with samples.
  * Grouping frames into functions/files/lines/modules and the flat profile are built on top of it.
  */
@@ -205,6 +205,16 @@ uint32_t spa_model_thread_first_name(const spa_model *m, uint32_t thread);
 /* The per-(thread, stack) totals, in no particular order, when loaded with SPA_KEEP_THREADS;
  * otherwise none. The time window applies to them, the thread filter does not. */
 const spa_entry *spa_model_entries(const spa_model *m, size_t *n);
+
+/* Whether an event at time_ns falls inside the time window, decided as the model decides it for
+ * samples and allocations (aggregated traces: always). From an on_event hook this is the answer
+ * the model just gave for that event, so an exporter replaying events later (convert/) selects
+ * exactly what the model counted. */
+int spa_model_in_window(const spa_model *m, uint64_t time_ns);
+
+/* The metric a trace is shown by when none is asked for: wall for a wall-clock trace, cpu for a
+ * CPU-time trace, or alloc-bytes for a trace with allocations and no samples. */
+spa_metric spa_model_default_metric(const spa_model *m);
 
 /* Duration of the recording: the END record's duration when the trace ended cleanly, else the
  * time of the latest event (a lower bound). */

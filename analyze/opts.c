@@ -31,7 +31,14 @@ typedef enum {
     O_FORMAT,
     O_JSON,
     O_CSV,
-    O_NO_COLOR
+    O_NO_COLOR,
+    O_EXPORT_FORMAT,
+    O_EXPORT_OUTPUT,
+    O_FORCE,
+    O_PER_THREAD,
+    O_COLOR_BY,
+    O_TITLE,
+    O_DIFF
 } opt_id;
 
 typedef struct {
@@ -83,6 +90,19 @@ static const option options[] = {
     {O_CSV, SPA_OPT_FORMAT, "--csv", NULL, NULL, NULL, "same as --format csv"},
     {O_NO_COLOR, SPA_OPT_NO_COLOR, "--no-color", NULL, NULL, NULL,
      "never colour (colour is only used on a terminal, and not with NO_COLOR)"},
+    {O_EXPORT_FORMAT, SPA_OPT_EXPORT_FORMAT, "--format", "-f", "FMT",
+     "speedscope, collapsed, pprof, svg or heap-svg",
+     "speedscope (default), collapsed, pprof, svg or heap-svg"},
+    {O_EXPORT_OUTPUT, SPA_OPT_EXPORT_OUTPUT, "--output", "-o", "OUT", "a file name",
+     "write to OUT ('-' for standard output)"},
+    {O_FORCE, SPA_OPT_EXPORT_OUTPUT, "--force", NULL, NULL, NULL, "replace OUT if it exists"},
+    {O_PER_THREAD, SPA_OPT_PER_THREAD, "--per-thread", NULL, NULL, NULL,
+     "collapsed: the thread (name/tid) as the root frame"},
+    {O_COLOR_BY, SPA_OPT_SVG, "--color-by", NULL, "KEY", "kind or module",
+     "svg: colour frames by kind (Python, native) or by module (default: kind)"},
+    {O_TITLE, SPA_OPT_SVG, "--title", NULL, "TEXT", "a title", "svg, heap-svg: the title"},
+    {O_DIFF, SPA_OPT_DIFF, "--diff", NULL, NULL, NULL,
+     "svg: a differential flame graph of BEFORE and AFTER"},
 };
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
@@ -250,6 +270,36 @@ static int apply(spa_cli *cli, const option *o, const char *value, int *no_color
     case O_NO_COLOR:
         *no_color = 1;
         return 0;
+    case O_EXPORT_FORMAT:
+        if (*value) {
+            cli->export_format = value;
+            return 0;
+        }
+        break;
+    case O_EXPORT_OUTPUT:
+        if (*value) {
+            cli->output = value;
+            return 0;
+        }
+        break;
+    case O_FORCE:
+        cli->force = 1;
+        return 0;
+    case O_PER_THREAD:
+        cli->per_thread = 1;
+        return 0;
+    case O_COLOR_BY:
+        if (strcmp(value, "kind") == 0 || strcmp(value, "module") == 0) {
+            cli->color_by = value;
+            return 0;
+        }
+        break;
+    case O_TITLE:
+        cli->title = value;
+        return 0;
+    case O_DIFF:
+        cli->diff = 1;
+        return 0;
     }
     usage_error(cli->command, "%s expects %s, not '%s'", o->name, o->expects, value);
     return -1;
@@ -290,6 +340,8 @@ static int check_complete(const spa_command *c, spa_cli *cli, const char *extra)
         if (c->min_files == 2)
             usage_error(c->name, "expected two traces, BEFORE and AFTER (see '%s --help')",
                         spa_prog);
+        else if (strcmp(c->name, spa_prog) == 0)
+            usage_error(c->name, "missing FILE (see '%s --help')", spa_prog);
         else
             usage_error(c->name, "missing FILE (see '%s %s --help')", spa_prog, c->name);
         return 1;

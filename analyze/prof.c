@@ -66,12 +66,7 @@ int spa_metric_is_time(spa_metric metric) {
 }
 
 spa_metric spa_cli_metric(const spa_cli *cli, const spa_model *m) {
-    if (cli->metric_set)
-        return cli->metric;
-    const spa_totals *t = spa_model_totals(m);
-    if (t->samples.count == 0 && t->allocs > 0)
-        return SPA_METRIC_ALLOC_BYTES;
-    return spa_model_header(m)->clock == SPT_CLOCK_WALL ? SPA_METRIC_WALL : SPA_METRIC_CPU;
+    return cli->metric_set ? cli->metric : spa_model_default_metric(m);
 }
 
 void spa_prof_close(spa_prof *p) {

@@ -6,10 +6,12 @@ set -euo pipefail
 PACKAGES=(
     bazel-bootstrap   # Bazel 4.2.3, with the JDK it runs on
     gcc libc6-dev
-    libzstd-dev libunwind-dev libxxhash-dev libdw-dev libelf-dev
+    libzstd-dev libunwind-dev libxxhash-dev libdw-dev libelf-dev zlib1g-dev
     clang libclang-rt-dev  # the libFuzzer build of the reader
     zstd              # `zstd -t` checks traces in the tests
     python3           # parses JSON output in a few tests
+    golang-go         # `go tool pprof` reads our pprof exports in //convert:pprof_go_test
+    libxml2-utils     # xmllint checks the SVG exports
 )
 
 missing=()
