@@ -116,7 +116,10 @@ typedef enum {
     SPT_FRAME_PYTHON = 2  /* a CPython frame: code object, qualified name, line */
 } spt_frame_kind;
 
-#define SPT_FRAME_INLINED   0x1u /* native: an inlined call at the same address as its caller */
+/* Native: this frame is a function inlined into the frame just outside it (the previous one in
+ * outermost-first order), at the same address. The outermost frame of such a group, the real
+ * function, has no flag; every frame but the innermost carries its call site's file and line. */
+#define SPT_FRAME_INLINED   0x1u
 #define SPT_FRAME_SYNTHETIC 0x2u /* a placeholder such as "[truncated]"; no address */
 
 typedef struct {
