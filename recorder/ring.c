@@ -141,6 +141,26 @@ void sp_ring_release(sp_ring *ring) {
     ring->consumer_bytes = 0;
 }
 
+SP_SIGNAL_SAFE int sp_ring_half_full(const sp_ring *ring) {
+    uint64_t head = atomic_load_explicit(&ring->head, memory_order_relaxed);
+    uint64_t tail = atomic_load_explicit(&ring->tail, memory_order_relaxed);
+    return head - tail > ring->capacity / 2;
+}
+
+void sp_ring_reset(sp_ring *ring) {
+    atomic_store(&ring->head, 0);
+    atomic_store(&ring->tail, 0);
+    atomic_store(&ring->dropped_full, 0);
+    atomic_store(&ring->dropped_other, 0);
+    ring->pending_skip = 0;
+    ring->pending_bytes = 0;
+    ring->consumer_bytes = 0;
+}
+
+SP_SIGNAL_SAFE size_t sp_ring_capacity(const sp_ring *ring) {
+    return (size_t)ring->capacity;
+}
+
 SP_SIGNAL_SAFE uint64_t sp_ring_dropped_full(const sp_ring *ring) {
     return atomic_load_explicit(&ring->dropped_full, memory_order_relaxed);
 }

@@ -9,8 +9,9 @@
 
 #include "recorder/sigsafe.h"
 
-/* One ring per sampled thread (issue 3 gives every thread its own), so each ring has exactly one
- * producer and the handler needs no atomic read-modify-write on shared positions. */
+/* One ring per sampled thread, so each ring has exactly one producer (that thread's handler, or
+ * the wall-clock sampler thread for its own ring) and needs no atomic read-modify-write on
+ * shared positions. */
 typedef struct sp_ring sp_ring;
 
 /* Creates a ring holding capacity_bytes of entries (rounded up to a power of two, at least
@@ -46,6 +47,17 @@ const void *sp_ring_peek(sp_ring *ring, size_t *size_bytes);
 
 /* Consumer: frees the entry returned by the last sp_ring_peek. Not async-signal-safe. */
 void sp_ring_release(sp_ring *ring);
+
+/* Producer: is more than half of the ring in use? The producer then wakes the consumer early.
+ * Async-signal-safe. */
+SP_SIGNAL_SAFE int sp_ring_half_full(const sp_ring *ring);
+
+/* Empties the ring and zeroes its drop counters, for reuse by another thread. Neither side may
+ * be using it. Not async-signal-safe. */
+void sp_ring_reset(sp_ring *ring);
+
+/* Bytes of entries the ring can hold (its capacity). Async-signal-safe. */
+SP_SIGNAL_SAFE size_t sp_ring_capacity(const sp_ring *ring);
 
 /* Entries the producer could not store because the ring was full, since creation.
  * Async-signal-safe. */

@@ -1,5 +1,7 @@
-/* sampler.h: per-thread CPU-time timers that deliver SIGPROF, and the SIGPROF handler that
- * unwinds the interrupted stack into the thread's ring. The handler is async-signal-safe. */
+/* sampler.h: the sampling signal and its handler, and the timers that send it: a CPU-time timer
+ * per thread (default), one process-wide ITIMER_PROF (fallback where per-thread timers are
+ * refused), or requests from the wall-clock sampler thread (wall.c). The handler unwinds the
+ * interrupted stack into the thread's ring; it is async-signal-safe. */
 #ifndef SPPROF_RECORDER_SAMPLER_H
 #define SPPROF_RECORDER_SAMPLER_H
 
@@ -13,9 +15,11 @@
 
 /* sp_sample_entry.flags bits. */
 #define SP_SAMPLE_TRUNCATED 0x1u /* the stack had more frames than max_depth */
+#define SP_SAMPLE_IDLE      0x2u /* wall clock: the thread did not run since its last sample */
+#define SP_SAMPLE_REPEAT    0x4u /* wall clock: the stack of the thread's previous remote sample */
 
-/* One sample as the handler stores it in a ring. The writer thread turns it into frames, a stack
- * and a SAMPLE record (docs/format.md section 5.3). */
+/* One sample as it sits in a ring. The writer thread turns it into frames, a stack and a SAMPLE
+ * record (docs/format.md section 5.3). */
 typedef struct {
     uint64_t time_ns; /* CLOCK_MONOTONIC when the sample was taken */
     uint64_t weight;  /* sampling intervals it stands for: 1 + timer overruns */
@@ -24,50 +28,132 @@ typedef struct {
     uint64_t pcs[];   /* instruction addresses, innermost first (see sp_unwind_native) */
 } sp_sample_entry;
 
-/* What the sampler keeps per sampled thread. The owner allocates it (never freed while the
- * process may still receive its timer's signal) and the sampler fills it. */
+/* How samples are triggered. */
+typedef enum {
+    SP_SAMPLER_OFF = 0,         /* no sampling: idle, or the program took the signal */
+    SP_SAMPLER_THREAD_CPU = 1,  /* a CLOCK_THREAD_CPUTIME_ID timer per thread, SIGEV_THREAD_ID */
+    SP_SAMPLER_PROCESS_CPU = 2, /* one ITIMER_PROF for the whole process (always SIGPROF) */
+    SP_SAMPLER_WALL = 3         /* the wall-clock sampler thread signals running threads */
+} sp_sampler_mode;
+
+/* How the handler unwinds. */
+typedef enum {
+    SP_UNWIND_LIBUNWIND = 0, /* DWARF CFI through libunwind: every frame, slower */
+    SP_UNWIND_FP = 1         /* the frame-pointer chain: fast, needs -fno-omit-frame-pointer */
+} sp_unwind_method;
+
+/* The sampler's part of a thread's state. It lives at offset 0 of the registry's sp_thread
+ * (threads.h), in memory that is never unmapped, so a late signal never reads freed memory. */
 typedef struct {
-    sp_ring *ring;               /* where this thread's samples go; one producer: its handler */
-    uint32_t max_depth;          /* frames captured per sample */
-    int os_tid;                  /* kernel thread id */
-    timer_t timer;               /* CLOCK_THREAD_CPUTIME_ID timer that signals this thread */
-    _Atomic int timer_armed;     /* timer exists and must be deleted (exactly once) */
-    _Atomic int in_handler;      /* the handler is running on this thread right now */
-    _Atomic int stopped;         /* set by sp_sampler_stop_thread; the handler then does nothing */
-    _Atomic uint64_t handler_ns; /* wall time spent in the handler, a proxy for its CPU time */
+    sp_ring *ring;      /* where samples go; NULL when the memory limit left no ring */
+    uint32_t max_depth; /* frames captured per sample */
+    int os_tid;         /* kernel thread id; 0 while the slot is free */
+    uint64_t stack_hi;  /* frame-pointer unwinding: frames lie below this address; 0 = unknown */
+    _Atomic uint64_t sp_seen; /* stack_hi unknown: a stack pointer the handler saw there */
+    timer_t timer;            /* CPU-time timer of this thread (SP_SAMPLER_THREAD_CPU) */
+    _Atomic int timer_armed;  /* the timer exists and must be deleted (exactly once) */
+    _Atomic int live;         /* sampled: set by sp_sampler_start_*, cleared by stop */
+    _Atomic int in_handler;   /* the handler is running on this thread right now */
+    _Atomic int stopped;      /* set by sp_sampler_stop_thread; the handler then does nothing */
+    _Atomic uint64_t wall_weight;    /* wall: intervals the next requested sample stands for */
+    _Atomic int wall_pending;        /* wall: a request is on its way and not yet handled */
+    _Atomic uint64_t handler_ns;     /* wall time spent in the handler, a proxy for its CPU */
+    _Atomic uint64_t dropped_busy;   /* samples that arrived inside the recorder or dlopen */
+    _Atomic uint64_t dropped_noring; /* samples lost because the thread had no ring */
 } sp_sampler_thread;
 
-/* Why a sampler setup call failed: a constant phrase ("cannot create a CPU-time timer") and the
- * errno value behind it, 0 when there is none. Kept free of formatting so that this file needs
- * no stdio (sigsafe.h); the caller prints it. */
+/* Why a sampler setup call failed: a constant phrase and the errno value behind it (0 if none).
+ * Free of formatting so that this file needs no stdio (sigsafe.h); the caller prints it. */
 typedef struct {
     const char *what;
     int errnum;
 } sp_sampler_error;
 
-/* Installs the process-wide SIGPROF handler (SA_SIGINFO | SA_RESTART, so the profiled program's
- * system calls restart). Fails when another SIGPROF handler is already installed, because the
- * program owns that signal then. Returns 0, or -1 with *err filled. Not async-signal-safe. */
-int sp_sampler_install(sp_sampler_error *err);
+/* What every thread shares. */
+typedef struct {
+    sp_sampler_mode mode;
+    int signo;           /* the signal timers and requests send (SIGPROF unless --signal) */
+    sp_unwind_method unwind;
+    uint64_t interval_ns;
+} sp_sampler_config;
 
-/* Starts sampling the calling thread: stores t in the thread's initial-exec TLS slot, creates a
- * CLOCK_THREAD_CPUTIME_ID timer that sends SIGPROF to this thread (SIGEV_THREAD_ID) and arms it
- * every interval_ns of the thread's CPU time. t->ring and t->max_depth must be set; each entry
- * reserved is sized for max_depth frames. Returns 0, or -1 with *err filled.
+/* Tells the handler where registry slots live, so it can validate a pointer that arrives in a
+ * signal's si_value and find the calling thread's slot by tid (ITIMER_PROF signals carry no
+ * pointer). Slot i is at base + i * stride; *count slots are in use. Not async-signal-safe. */
+void sp_sampler_set_registry(void *base, size_t stride, size_t capacity,
+                             const _Atomic size_t *count);
+
+/* Installs the handler for config->signo (real sigaction, SA_SIGINFO | SA_RESTART) and makes
+ * config current. Fails when the program has its own handler for that signal (see
+ * sp_sampler_signal_taken). Returns 0, or -1 with *err filled. Not async-signal-safe. */
+int sp_sampler_install(const sp_sampler_config *config, sp_sampler_error *err);
+
+/* Switches the mode (SP_SAMPLER_OFF stops every handler from sampling; timers must be stopped
+ * separately). Async-signal-safe. */
+SP_SIGNAL_SAFE void sp_sampler_set_mode(sp_sampler_mode mode);
+
+/* The current mode. Async-signal-safe. */
+SP_SIGNAL_SAFE sp_sampler_mode sp_sampler_get_mode(void);
+
+/* The signal sampling uses. Async-signal-safe. */
+SP_SIGNAL_SAFE int sp_sampler_signo(void);
+
+/* Is our handler installed for signo right now? Used to notice a program that replaced it
+ * without going through the interposed sigaction. Not async-signal-safe. */
+int sp_sampler_handler_installed(int signo);
+
+/* Checks whether per-thread CPU timers can be created here (a seccomp profile may refuse
+ * timer_create). force_refuse simulates refusal (the SPPROF_TEST_PROCESS_TIMER hook). Returns
+ * 0, or -1 with *err filled. Not async-signal-safe. */
+int sp_sampler_probe_thread_timer(int force_refuse, sp_sampler_error *err);
+
+/* Starts sampling the calling thread: stores t in its TLS slot and, in SP_SAMPLER_THREAD_CPU
+ * mode, creates its CPU-time timer that signals this thread every interval of its CPU time.
+ * t->ring and t->max_depth must be set. Returns 0, or -1 with *err filled.
  * Not async-signal-safe. */
-int sp_sampler_start_thread(sp_sampler_thread *t, uint64_t interval_ns, sp_sampler_error *err);
+int sp_sampler_start_self(sp_sampler_thread *t, sp_sampler_error *err);
+
+/* Starts sampling another thread of this process (found in /proc/self/task): its CPU clock is
+ * derived from its tid, and the timer signals that thread, whose handler adopts t on the first
+ * signal. Returns 0, or -1 with *err filled. Not async-signal-safe. */
+int sp_sampler_start_other(sp_sampler_thread *t, int tid, sp_sampler_error *err);
+
+/* Arms (interval_ns > 0) or disarms the process-wide ITIMER_PROF. Returns 0 or -1 with *err.
+ * Not async-signal-safe. */
+int sp_sampler_process_timer(uint64_t interval_ns, sp_sampler_error *err);
 
 /* Stops sampling thread t from any thread: deletes its timer (the kernel discards a signal still
- * queued for it) and waits until a handler running on t has finished, so the ring has no
- * producer afterwards. Idempotent. Not async-signal-safe. */
+ * queued for a deleted timer) and waits until a handler running on t has finished, so its ring
+ * has no producer afterwards. Idempotent. Not async-signal-safe. */
 void sp_sampler_stop_thread(sp_sampler_thread *t);
+
+/* Wall-clock mode: asks thread t for one sample that stands for `weight` intervals, by queueing
+ * the sampling signal to it with t in si_value. A request still pending adds its weight to the
+ * next instead. Returns 0, or -1 when the thread is gone. Not async-signal-safe. */
+int sp_sampler_request(sp_sampler_thread *t, uint64_t weight);
 
 /* Bytes one ring reservation needs for a sample of max_depth frames. Async-signal-safe. */
 SP_SIGNAL_SAFE size_t sp_sampler_entry_bytes(uint32_t max_depth);
 
 /* Sets or clears the calling thread's "inside the recorder" flag. While it is set the handler
- * drops samples instead of re-entering libunwind or the ring (the malloc hooks of issue 3 set it,
- * as gperftools' `recursive` flag). Returns the previous value. Async-signal-safe. */
+ * drops samples (counted as busy) instead of re-entering libunwind or the ring, and the
+ * allocation hooks ignore the thread's allocations (gperftools' `recursive` flag). Returns the
+ * previous value. Async-signal-safe. */
 SP_SIGNAL_SAFE int sp_sampler_set_busy(int busy);
+
+/* The calling thread's "inside the recorder" flag, as set by sp_sampler_set_busy: the malloc
+ * hooks (heap.c) read it on every call. Async-signal-safe. */
+SP_SIGNAL_SAFE int sp_sampler_busy(void);
+
+/* Sets or clears the calling thread's "inside dlopen/dlclose" flag: libunwind would need the
+ * loader's lock, which this thread may hold, so samples are dropped (counted as busy). Returns
+ * the previous value. Async-signal-safe. */
+SP_SIGNAL_SAFE int sp_sampler_set_in_dl(int in_dl);
+
+/* The calling thread's sampler state (its TLS slot), NULL if none. Async-signal-safe. */
+SP_SIGNAL_SAFE sp_sampler_thread *sp_sampler_self(void);
+
+/* Clears the calling thread's TLS slot (thread exit, fork child). Async-signal-safe. */
+SP_SIGNAL_SAFE void sp_sampler_forget_self(void);
 
 #endif /* SPPROF_RECORDER_SAMPLER_H */

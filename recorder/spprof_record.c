@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "recorder/record_options.h"
 #include "recorder/version.h"
 
 #define EXIT_USAGE         2   /* bad usage, or spprof-record itself cannot work */
@@ -34,21 +35,42 @@
 #endif
 
 static const char usage_text[] =
-    "Usage: spprof-record [-o OUT] [--interval MS] [--max-depth N] [--] CMD [ARGS...]\n"
-    "Runs CMD with the spprof recorder preloaded and writes a CPU profile (.sptrace).\n"
+    "Usage: spprof-record [OPTIONS] [--] CMD [ARGS...]\n"
+    "Runs CMD with the spprof recorder preloaded and writes a profile (.sptrace).\n"
     "\n"
-    "  -o, --output OUT     trace file to write (default: spprof-<pid>.sptrace here)\n"
-    "  -i, --interval MS    sample every MS milliseconds of CPU time (default 10;\n"
-    "                       decimals allowed, from 0.01 to 60000)\n"
-    "  -d, --max-depth N    deepest stack recorded, in frames (default 512, 1 to 4096);\n"
-    "                       deeper stacks are cut and marked [truncated]\n"
+    "  -o, --output OUT     trace file to write (default: spprof-<pid>.sptrace here);\n"
+    "                       followed children write OUT.<pid>, exec'd programs\n"
+    "                       OUT.<pid>.<n>\n"
+    "  -i, --interval MS    sample every MS milliseconds (default 10; 1 to 1000,\n"
+    "                       decimals allowed; down to 0.01 with a warning)\n"
+    "      --clock cpu|wall cpu: each thread's CPU time (default); wall: every thread\n"
+    "                       on the wall clock, waiting ones too (flagged idle)\n"
+    "  -d, --max-depth N    deepest stack recorded, in frames (default 128, 1 to\n"
+    "                       65535); deeper stacks are cut and marked [truncated]\n"
+    "      --unwind libunwind|fp\n"
+    "                       libunwind: DWARF, every frame (default); fp: frame\n"
+    "                       pointers, faster, needs -fno-omit-frame-pointer\n"
+    "      --memory-limit-mb N\n"
+    "                       memory for all sample buffers (default 100); when full,\n"
+    "                       samples are dropped and counted, never waited for\n"
+    "      --max-size MB    end the trace cleanly at this size; the program runs on\n"
+    "      --signal SIG     sampling signal (default SIGPROF; e.g. SIGRTMIN+3) for\n"
+    "                       programs that use SIGPROF themselves\n"
+    "      --no-follow      record this process only, not its children or exec'd\n"
+    "                       programs\n"
+    "      --alloc-sample BYTES|all\n"
+    "                       record allocations: a sample every BYTES allocated on\n"
+    "                       average (default 512K; K, M, G suffixes), or every\n"
+    "                       allocation and free with 'all'\n"
+    "      --no-alloc       do not record allocations\n"
     "  -h, --help           show this help\n"
     "  -V, --version        show the version\n"
     "\n"
-    "CMD replaces spprof-record (same pid, output, signals and exit status). The main\n"
-    "thread of that one process is sampled; child processes are not followed. At exit\n"
-    "one summary line goes to stderr. Statically linked programs cannot be profiled\n"
-    "(LD_PRELOAD has no effect on them); they run unprofiled, with a warning.\n"
+    "CMD replaces spprof-record (same pid, output, signals and exit status). Every\n"
+    "thread is sampled; fork children and exec'd programs are followed into traces of\n"
+    "their own. At exit one summary line goes to stderr. Statically linked programs\n"
+    "cannot be profiled (LD_PRELOAD has no effect on them); they run unprofiled, with\n"
+    "a warning.\n"
     "\n"
     "Environment: SPPROF_LIB is the libspprof.so to preload (default: next to this\n"
     "program, or ../lib/spprof/).\n"
@@ -60,6 +82,8 @@ typedef struct {
     uint64_t interval_ns;
     uint32_t max_depth;
     int cmd_index; /* argv index of CMD */
+    const char *alloc; /* SPPROF_ALLOC: "off", "all" or a byte count; NULL = the default */
+    sp_record_settings more; /* --clock, --memory-limit-mb, ... (record_options.h) */
 } options;
 
 __attribute__((noreturn, format(printf, 1, 2))) static void usage_error(const char *fmt, ...) {
@@ -94,8 +118,49 @@ static const char *option_value(int argc, char **argv, int *i, const char *short
     return NULL;
 }
 
+/* --alloc-sample BYTES|all (or =VALUE) and --no-alloc: returns the SPPROF_ALLOC value ("all",
+ * "off" or a decimal byte count) and advances *i past the option; NULL when arg is neither. */
+static const char *alloc_option(int argc, char **argv, int *i) {
+    static char bytes[32];
+    static const char name[] = "--alloc-sample";
+    const char *arg = argv[*i];
+    const char *v = NULL;
+    if (strcmp(arg, "--no-alloc") == 0) {
+        return "off";
+    }
+    if (strcmp(arg, name) == 0) {
+        if (*i + 1 >= argc) {
+            usage_error("%s needs a value", arg);
+        }
+        v = argv[++*i];
+    } else if (strncmp(arg, name, sizeof name - 1) == 0 && arg[sizeof name - 1] == '=') {
+        v = arg + sizeof name;
+    } else {
+        return NULL;
+    }
+    if (strcmp(v, "all") == 0) {
+        return "all";
+    }
+    char *end = NULL;
+    errno = 0;
+    unsigned long long n = strtoull(v, &end, 10);
+    unsigned shift = 0;
+    if (end != NULL && end != v && end[0] != '\0' && end[1] == '\0') {
+        shift = end[0] == 'k' || end[0] == 'K' ? 10 : end[0] == 'm' || end[0] == 'M' ? 20
+              : end[0] == 'g' || end[0] == 'G' ? 30 : 64;
+        end += shift < 64;
+    }
+    if (errno != 0 || end == v || *end != '\0' || v[0] == '-' || shift == 64 || n == 0 ||
+        n > (1ull << 40) >> shift) {
+        usage_error("--alloc-sample wants 'all' or a number of bytes from 1 to 1T (K, M, G "
+                    "suffixes allowed), not '%s'", v);
+    }
+    snprintf(bytes, sizeof bytes, "%llu", n << shift);
+    return bytes;
+}
+
 static options parse_options(int argc, char **argv) {
-    options o = {NULL, 10000000u, 512u, 0};
+    options o = {.interval_ns = 10000000u, .max_depth = 128u};
     int i = 1;
     for (; i < argc; i++) {
         const char *arg = argv[i];
@@ -125,20 +190,42 @@ static options parse_options(int argc, char **argv) {
             errno = 0;
             double ms = strtod(v, &end);
             if (errno != 0 || end == v || *end != '\0' || !isfinite(ms) || ms < 0.01 ||
-                ms > 60000.0) {
-                usage_error("--interval wants milliseconds from 0.01 to 60000, not '%s'", v);
+                ms > 1000.0) {
+                usage_error("--interval wants milliseconds from 1 to 1000 (down to 0.01 "
+                            "accepted), not '%s'",
+                            v);
+            }
+            if (ms < 1.0) {
+                /* CPU-time timers fire on the scheduler tick (250 Hz on most kernels): the
+                 * weights keep CPU time right, but the rate asked for is not the rate had. */
+                fprintf(stderr, "spprof-record: warning: --interval %s ms is below 1 ms; "
+                                "expect more overhead and samples weighted for the intervals "
+                                "the kernel merged\n",
+                        v);
             }
             o.interval_ns = (uint64_t)(ms * 1e6 + 0.5);
         } else if ((v = option_value(argc, argv, &i, "-d", "--max-depth")) != NULL) {
             char *end = NULL;
             errno = 0;
             long n = strtol(v, &end, 10);
-            if (errno != 0 || end == v || *end != '\0' || n < 1 || n > 4096) {
-                usage_error("--max-depth wants a number of frames from 1 to 4096, not '%s'", v);
+            if (errno != 0 || end == v || *end != '\0' || n < 1 || n > 65535) {
+                usage_error("--max-depth wants a number of frames from 1 to 65535, not '%s'", v);
             }
             o.max_depth = (uint32_t)n;
         } else {
-            usage_error("unknown option '%s'", arg);
+            char why[256];
+            int more = sp_record_parse_option(argc, argv, &i, &o.more, why, sizeof why);
+            if (more < 0) {
+                usage_error("%s", why);
+            }
+            if (more > 0) {
+                continue;
+            }
+            const char *alloc = alloc_option(argc, argv, &i);
+            if (alloc == NULL) {
+                usage_error("unknown option '%s'", arg);
+            }
+            o.alloc = alloc;
         }
     }
     if (i >= argc) {
@@ -456,6 +543,13 @@ int main(int argc, char **argv) {
     char default_output[64];
     snprintf(default_output, sizeof default_output, "spprof-%ld.sptrace", (long)getpid());
     const char *output = o.output != NULL ? o.output : default_output;
+    /* Absolute, so that followed children that change directory write next to it. */
+    char absolute_output[PATH_MAX * 2];
+    char cwd[PATH_MAX];
+    if (output[0] != '/' && getcwd(cwd, sizeof cwd) != NULL) {
+        snprintf(absolute_output, sizeof absolute_output, "%s/%s", cwd, output);
+        output = absolute_output;
+    }
     /* Fail before the program runs, not after, when the trace cannot be written. */
     int fd = open(output, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     int created = fd >= 0;
@@ -477,9 +571,16 @@ int main(int argc, char **argv) {
     set_env("SPPROF_INTERVAL_NS", number);
     snprintf(number, sizeof number, "%u", o.max_depth);
     set_env("SPPROF_MAX_DEPTH", number);
+    /* The first process writes OUT; every other pid is a followed child (recorder/follow.h). */
     snprintf(number, sizeof number, "%ld", (long)getpid());
-    set_env("SPPROF_PID", number);
+    set_env("SPPROF_ROOT_PID", number);
     set_env("SPPROF_TRACE_ID", trace_id);
+    unsetenv("SPPROF_SELF"); /* a run inside another run starts its own line of traces */
+    if (sp_record_export(&o.more) != 0) {
+        fprintf(stderr, "spprof-record: cannot set the SPPROF_* variables: %s\n", strerror(errno));
+        return EXIT_USAGE;
+    }
+    set_env("SPPROF_ALLOC", o.alloc != NULL ? o.alloc : "524288"); /* 512 KiB, as tcmalloc */
 
     execvp(cmd, cmd_argv);
     return exec_failed(cmd, errno, created ? output : NULL);

@@ -101,47 +101,149 @@ static size_t find_build_id(const struct dl_phdr_info *info, uint8_t out[64]) {
     return 0;
 }
 
-static int add_segments(struct dl_phdr_info *info, size_t size, void *data) {
-    (void)size;
-    sp_symbols *s = data;
+/* One executable segment of a loaded object, as collected under the loader's lock. */
+typedef struct {
+    uint64_t start;
+    uint64_t end;
+    uint64_t file_offset;
+    uint32_t object; /* index in the collection's objects */
+} raw_segment;
+
+/* One loaded object: its path (copied) and build-id. */
+typedef struct {
+    size_t path_offset; /* into the collection's path bytes */
+    uint8_t build_id_len;
+    uint8_t build_id[64];
+} raw_object;
+
+/* What dl_iterate_phdr reports, copied into buffers allocated beforehand. Nothing may allocate
+ * inside a dl_iterate_phdr callback: it runs under the loader's lock, and a sampling signal can
+ * interrupt another thread inside malloc and then wait for that lock in libunwind (also
+ * dl_iterate_phdr): a malloc here would then wait for that thread forever. */
+typedef struct {
+    raw_object *objects;
+    size_t n_objects, cap_objects;
+    raw_segment *segments;
+    size_t n_segments, cap_segments;
+    char *paths;
+    size_t paths_used, paths_cap;
+    const char *exe_path;
+    int overflow; /* an object was loaded between counting and collecting */
+} collection;
+
+static const char *object_path(const struct dl_phdr_info *info, const char *exe_path) {
     /* The main program is listed with an empty name; the vDSO by its soname. */
-    const char *path =
-        (info->dlpi_name != NULL && info->dlpi_name[0] != '\0') ? info->dlpi_name : s->exe_path;
-    spt_mapping m;
-    memset(&m, 0, sizeof m);
-    m.path = spt_writer_cstring(s->w, path);
-    if (m.path == 0 && path[0] != '\0') {
-        s->failed = 1;
+    return (info->dlpi_name != NULL && info->dlpi_name[0] != '\0') ? info->dlpi_name : exe_path;
+}
+
+static int is_exec_segment(const ElfW(Phdr) *ph) {
+    /* Samples only land in executable code, so only those segments become mappings. */
+    return ph->p_type == PT_LOAD && (ph->p_flags & PF_X) && ph->p_memsz > 0;
+}
+
+static int count_objects(struct dl_phdr_info *info, size_t size, void *data) {
+    (void)size;
+    collection *c = data;
+    c->cap_objects++;
+    c->paths_cap += strlen(object_path(info, c->exe_path)) + 1;
+    for (size_t i = 0; i < info->dlpi_phnum; i++) {
+        c->cap_segments += is_exec_segment(&info->dlpi_phdr[i]);
+    }
+    return 0;
+}
+
+static int collect_objects(struct dl_phdr_info *info, size_t size, void *data) {
+    (void)size;
+    collection *c = data;
+    const char *path = object_path(info, c->exe_path);
+    size_t len = strlen(path) + 1;
+    if (c->n_objects == c->cap_objects || c->paths_used + len > c->paths_cap) {
+        c->overflow = 1;
         return 1;
     }
-    m.build_id_len = (uint8_t)find_build_id(info, m.build_id);
+    raw_object *o = &c->objects[c->n_objects];
+    o->path_offset = c->paths_used;
+    memcpy(c->paths + c->paths_used, path, len);
+    c->paths_used += len;
+    o->build_id_len = (uint8_t)find_build_id(info, o->build_id);
     for (size_t i = 0; i < info->dlpi_phnum; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        /* Samples only land in executable code, so only those segments become mappings. */
-        if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X) || ph->p_memsz == 0) {
+        if (!is_exec_segment(ph)) {
             continue;
         }
-        m.start = info->dlpi_addr + ph->p_vaddr;
-        m.end = m.start + ph->p_memsz;
-        m.file_offset = ph->p_offset; /* the file offset mapped at m.start */
+        if (c->n_segments == c->cap_segments) {
+            c->overflow = 1;
+            return 1;
+        }
+        uint64_t start = info->dlpi_addr + ph->p_vaddr;
+        c->segments[c->n_segments++] =
+            (raw_segment){start, start + ph->p_memsz, ph->p_offset, (uint32_t)c->n_objects};
+    }
+    c->n_objects++;
+    return 0;
+}
+
+/* Interns the collected objects' mappings into the writer and s->maps (outside the lock). */
+static void add_mappings(sp_symbols *s, const collection *c) {
+    for (size_t i = 0; i < c->n_segments && !s->failed; i++) {
+        const raw_segment *seg = &c->segments[i];
+        const raw_object *o = &c->objects[seg->object];
+        const char *path = c->paths + o->path_offset;
+        spt_mapping m;
+        memset(&m, 0, sizeof m);
+        m.path = spt_writer_cstring(s->w, path);
+        if (m.path == 0 && path[0] != '\0') {
+            s->failed = 1;
+            return;
+        }
+        m.build_id_len = o->build_id_len;
+        memcpy(m.build_id, o->build_id, o->build_id_len);
+        m.start = seg->start;
+        m.end = seg->end;
+        m.file_offset = seg->file_offset; /* the file offset mapped at m.start */
         uint32_t id = spt_writer_mapping(s->w, &m);
         if (id == 0) {
             s->failed = 1;
-            return 1;
+            return;
         }
         if (s->n_maps == s->cap_maps) {
             size_t cap = s->cap_maps ? s->cap_maps * 2 : 32;
             mapping_entry *grown = realloc(s->maps, cap * sizeof *grown);
             if (grown == NULL) {
                 s->failed = 1;
-                return 1;
+                return;
             }
             s->maps = grown;
             s->cap_maps = cap;
         }
         s->maps[s->n_maps++] = (mapping_entry){m.start, m.end, id};
     }
-    return 0;
+}
+
+/* Counts, allocates (with room for a few objects loaded meanwhile), collects, then interns. */
+static void scan_objects(sp_symbols *s) {
+    collection c;
+    memset(&c, 0, sizeof c);
+    c.exe_path = s->exe_path;
+    dl_iterate_phdr(count_objects, &c);
+    c.cap_objects += 16;
+    c.cap_segments += 64;
+    c.paths_cap += 16 * PATH_MAX;
+    c.objects = malloc(c.cap_objects * sizeof *c.objects);
+    c.segments = malloc(c.cap_segments * sizeof *c.segments);
+    c.paths = malloc(c.paths_cap);
+    if (c.objects == NULL || c.segments == NULL || c.paths == NULL) {
+        s->failed = 1;
+    } else {
+        dl_iterate_phdr(collect_objects, &c);
+        add_mappings(s, &c);
+        if (c.overflow) {
+            s->adds = ~0ull; /* incomplete: the next lookup scans again */
+        }
+    }
+    free(c.objects);
+    free(c.segments);
+    free(c.paths);
 }
 
 static int read_counters(struct dl_phdr_info *info, size_t size, void *data) {
@@ -172,7 +274,7 @@ static void rescan(sp_symbols *s, int force) {
     s->adds = counters[0];
     s->subs = counters[1];
     s->n_maps = 0;
-    dl_iterate_phdr(add_segments, s);
+    scan_objects(s);
     if (s->dwfl != NULL) {
         dwfl_report_begin(s->dwfl);
         if (dwfl_linux_proc_report(s->dwfl, getpid()) != 0 ||
@@ -417,6 +519,19 @@ size_t sp_symbols_frames(sp_symbols *s, uint64_t pc, int is_caller, const uint32
     }
     *ids = s->pool + s->pool_used - n; /* cache_put appended them last */
     return n;
+}
+
+int sp_symbols_function_range(sp_symbols *s, uint64_t addr, uint64_t *lo, uint64_t *hi) {
+    Dwfl_Module *mod = s->dwfl != NULL ? dwfl_addrmodule(s->dwfl, addr) : NULL;
+    GElf_Off offset = 0;
+    GElf_Sym sym;
+    if (mod == NULL || dwfl_module_addrinfo(mod, addr, &offset, &sym, NULL, NULL, NULL) == NULL ||
+        sym.st_size == 0) {
+        return -1;
+    }
+    *lo = addr - offset;
+    *hi = *lo + sym.st_size;
+    return 0;
 }
 
 uint32_t sp_symbols_synthetic(sp_symbols *s, const char *name) {

@@ -1,5 +1,6 @@
-/* unwind.h: native stack capture with libunwind (UNW_LOCAL_ONLY), from a signal's ucontext.
- * sp_unwind_native runs in SIGPROF context; see sigsafe.h for what that forbids. */
+/* unwind.h: native stack capture from a signal's ucontext, with libunwind (UNW_LOCAL_ONLY,
+ * unwind.c) or the frame-pointer chain (unwind_fp.c). Both run in the sampling signal's
+ * handler; see sigsafe.h for what that forbids. */
 #ifndef SPPROF_RECORDER_UNWIND_H
 #define SPPROF_RECORDER_UNWIND_H
 
@@ -22,5 +23,18 @@ int sp_unwind_init(void);
  * per-thread cache makes that lookup rare). Async-signal-safe. */
 SP_SIGNAL_SAFE int sp_unwind_native(void *ucontext, uint64_t *pcs, uint32_t max_frames,
                                     int *truncated);
+
+/* Captures the native stack of the code interrupted by a signal by following the frame-pointer
+ * chain (--unwind fp): each frame record is the saved frame pointer and the return address.
+ * Every frame pointer must lie between the interrupted stack pointer and stack_hi, be aligned,
+ * and grow strictly, so the walk only reads live stack and always ends; stack_hi = 0 (unknown)
+ * gives the interrupted PC alone. Code built without frame pointers (most of libc) is skipped
+ * over or ends the walk early, and a function interrupted before it set up its frame loses its
+ * caller. Same output contract as sp_unwind_native. Async-signal-safe. */
+SP_SIGNAL_SAFE int sp_unwind_fp(const void *ucontext, uint64_t stack_hi, uint64_t *pcs,
+                                uint32_t max_frames, int *truncated);
+
+/* The interrupted stack pointer in a signal's ucontext. Async-signal-safe. */
+SP_SIGNAL_SAFE uint64_t sp_unwind_context_sp(const void *ucontext);
 
 #endif /* SPPROF_RECORDER_UNWIND_H */

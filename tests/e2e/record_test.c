@@ -296,13 +296,13 @@ static void test_hot_split(void) {
     CHECK("END has the recorder's and the process's CPU time",
           stats->end.recorder_cpu_ns > 0 && stats->end.process_cpu_ns > stats->end.recorder_cpu_ns);
     /* Weight counts timer expirations, overruns included, so weight x interval is the main
-     * thread's CPU time: the process's CPU time less the recorder's own. Wall-clock duration
-     * would be the wrong yardstick: on a loaded machine the program waits for a CPU. */
+     * thread's CPU time, which for this single-threaded program is nearly all of the process's
+     * (compared with CPU time, not run time: on a loaded machine the two differ). */
     double cpu_from_weight = (double)t.weight * 1e6;
     double duration = (double)stats->end.duration_ns;
-    double main_cpu = (double)stats->end.process_cpu_ns - (double)stats->end.recorder_cpu_ns;
-    CHECK("weight x interval matches the main thread's CPU time within 15%",
-          cpu_from_weight > 0.85 * main_cpu && cpu_from_weight < 1.15 * main_cpu);
+    double process_cpu = (double)stats->end.process_cpu_ns;
+    CHECK("weight x interval matches the process's CPU time within 15%",
+          cpu_from_weight > 0.85 * process_cpu && cpu_from_weight < 1.15 * process_cpu);
     CHECK("hot_split ran for at least 0.5 s", duration > 0.5e9);
 
     double sixty = share_pct(&t, "hot_sixty");
@@ -334,8 +334,9 @@ static void test_hot_split(void) {
           strcmp(h->arch, uts.machine) == 0 && strcmp(h->hostname, uts.nodename) == 0);
     CHECK_EQ_U64("header: per-thread CPU clock", h->clock, SPT_CLOCK_CPU_THREAD);
     CHECK_EQ_U64("header: interval is 1 ms", h->interval_ns, 1000000);
-    CHECK_EQ_U64("header: default max depth", h->max_depth, 512);
-    CHECK_EQ_U64("header: allocations off", h->alloc_mode, SPT_ALLOC_OFF);
+    CHECK_EQ_U64("header: default max depth", h->max_depth, 128);
+    CHECK("header: allocations sampled every 512 KiB (the default)",
+          h->alloc_mode == SPT_ALLOC_SAMPLED && h->alloc_sample_bytes == 524288);
     CHECK("header: trace id is 32 hex digits", is_hex(h->trace_id, 32));
     CHECK("header: starts are set",
           h->start_wall_ns > 1600000000ull * 1000000000ull && h->start_mono_ns > 0);
@@ -489,8 +490,8 @@ static void test_errors(void) {
     r = run(bad_interval, NULL, NULL);
     CHECK_EQ_U64("a bad interval is a usage error (2)", r.status, 2);
     CHECK("with a one-line reason",
-          strcmp(r.err, "spprof-record: --interval wants milliseconds from 0.01 to 60000, not "
-                        "'abc' (see spprof-record --help)\n") == 0);
+          strcmp(r.err, "spprof-record: --interval wants milliseconds from 1 to 1000 (down to "
+                        "0.01 accepted), not 'abc' (see spprof-record --help)\n") == 0);
     CHECK("and the program does not run", r.out[0] == '\0');
     free_result(&r);
 

@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# run.sh: overhead of allocation recording on an allocation-heavy program (alloc_bench.c), all
+# configurations in the same run, interleaved so that a busy machine slows them alike:
+#   baseline                 the program alone
+#   spprof --no-alloc        the recorder with allocation recording off (interposition only)
+#   spprof (default)         Poisson sampling every 512 KiB
+#   spprof --alloc-sample all  every allocation and free
+#   heaptrack                the same program under heaptrack, when it is installed
+# Prints, per configuration, the median wall time and CPU time (user + sys, children included:
+# heaptrack's interpreter and compressor count) over the repetitions, the ratios to the
+# baseline, and heaptrack against "all".
+#   tests/bench/alloc/run.sh [-n REPEATS] [-t THREADS] [-o OPS_PER_THREAD] [-f]
+# -f makes the program write every byte it allocates (a lighter allocation load per second).
+set -euo pipefail
+cd "$(dirname "$0")/../../.."
+
+repeats=5
+threads=4
+ops=5000000
+fill=""
+while getopts "n:t:o:f" opt; do
+    case "$opt" in
+        n) repeats="$OPTARG" ;;
+        t) threads="$OPTARG" ;;
+        o) ops="$OPTARG" ;;
+        f) fill=full ;;
+        *) echo "usage: $0 [-n REPEATS] [-t THREADS] [-o OPS_PER_THREAD] [-f]" >&2; exit 2 ;;
+    esac
+done
+
+bazel build --color=no --curses=no //recorder:spprof-record //recorder:libspprof.so \
+    //tests/bench/alloc:alloc_bench >&2
+bin="$(bazel info bazel-bin 2>/dev/null)"
+record="$bin/recorder/spprof-record"
+program="$bin/tests/bench/alloc/alloc_bench"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+have_heaptrack=0
+if command -v heaptrack >/dev/null 2>&1; then
+    have_heaptrack=1
+fi
+
+configs=(baseline noalloc default all)
+[ "$have_heaptrack" = 1 ] && configs+=(heaptrack)
+
+# Runs one configuration once; appends "wall cpu" to $work/<config>.times and keeps the last
+# stderr (the recorder's summary line) in $work/<config>.err.
+run_one() {
+    local config="$1" out="$work/$1.out" err="$work/$1.err" times="$work/$1.t"
+    local cmd=()
+    local args=("$program" "$threads" "$ops" $fill)
+    case "$config" in
+        baseline) cmd=("${args[@]}") ;;
+        noalloc) cmd=("$record" -o "$work/noalloc.sptrace" --no-alloc -- "${args[@]}") ;;
+        default) cmd=("$record" -o "$work/default.sptrace" -- "${args[@]}") ;;
+        all) cmd=("$record" -o "$work/all.sptrace" --alloc-sample all -- "${args[@]}") ;;
+        heaptrack) cmd=(heaptrack -o "$work/heaptrack" "${args[@]}") ;;
+    esac
+    rm -f "$work"/heaptrack*.zst "$work"/heaptrack*.gz
+    /usr/bin/time -f "%e %U %S" -o "$times" "${cmd[@]}" >"$out" 2>"$err"
+    awk '{ printf "%s %.3f\n", $1, $2 + $3 }' "$times" >>"$work/$config.times"
+    if [ "$config" = heaptrack ]; then
+        { stat -c %s "$work"/heaptrack*.zst "$work"/heaptrack*.gz 2>/dev/null || true; } |
+            awk '{ s += $1 } END { print s + 0 }' >"$work/heaptrack.size"
+    fi
+    grep -q '^allocations' "$out" || { echo "run.sh: $config did not run correctly:" >&2; cat "$err" >&2; exit 1; }
+}
+
+echo "alloc_bench: $threads threads x $ops replacements (mixed 16 B - 64 KiB, ${fill:-ends} written), $repeats runs each, interleaved; $(nproc) CPUs"
+for ((r = 0; r < repeats; r++)); do
+    for c in "${configs[@]}"; do
+        run_one "$c"
+    done
+done
+
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+declare -A wall cpu
+for c in "${configs[@]}"; do
+    wall[$c]=$(awk '{ print $1 }' "$work/$c.times" | median)
+    cpu[$c]=$(awk '{ print $2 }' "$work/$c.times" | median)
+done
+
+printf '\n%-26s %9s %9s %10s %10s\n' configuration "wall s" "CPU s" "wall/base" "CPU/base"
+for c in "${configs[@]}"; do
+    label="$c"
+    case "$c" in
+        noalloc) label="spprof --no-alloc" ;;
+        default) label="spprof (sample 512 KiB)" ;;
+        all) label="spprof --alloc-sample all" ;;
+    esac
+    printf '%-26s %9.3f %9.3f %10.3f %10.3f\n' "$label" "${wall[$c]}" "${cpu[$c]}" \
+        "$(echo "${wall[$c]} / ${wall[baseline]}" | bc -l)" "$(echo "${cpu[$c]} / ${cpu[baseline]}" | bc -l)"
+done
+
+echo
+for c in default all; do
+    echo "spprof $c: $(grep -o 'spprof: .*' "$work/$c.err" | tail -n 1)"
+done
+# "all" never blocks the program: when the writer cannot keep up (more busy threads than
+# cores), events are dropped and counted. Say how many, since heaptrack blocks instead.
+seen=$(grep -o '[0-9]* allocations seen' "$work/all.err" | tail -n 1 | awk '{ print $1 }')
+recorded=$(grep -o 'seen, [0-9]* recorded' "$work/all.err" | tail -n 1 | awk '{ print $2 }')
+if [ -n "$seen" ] && [ -n "$recorded" ] && [ "$seen" -gt 0 ]; then
+    printf 'spprof all recorded %s of %s allocations (%.1f%%; the rest dropped and counted)\n' \
+        "$recorded" "$seen" "$(echo "100 * $recorded / $seen" | bc -l)"
+fi
+pct() { echo "($1 / $2 - 1) * 100" | bc -l; }
+printf '\noverhead of default sampling: %+.1f%% wall, %+.1f%% CPU (against the baseline)\n' \
+    "$(pct "${wall[default]}" "${wall[baseline]}")" "$(pct "${cpu[default]}" "${cpu[baseline]}")"
+printf 'allocation sampling alone (default against --no-alloc): %+.1f%% wall, %+.1f%% CPU\n' \
+    "$(pct "${wall[default]}" "${wall[noalloc]}")" "$(pct "${cpu[default]}" "${cpu[noalloc]}")"
+printf 'overhead of --alloc-sample all: %+.1f%% wall, %+.1f%% CPU\n' \
+    "$(pct "${wall[all]}" "${wall[baseline]}")" "$(pct "${cpu[all]}" "${cpu[baseline]}")"
+if [ "$have_heaptrack" = 1 ]; then
+    printf 'heaptrack / spprof all: %.2fx wall, %.2fx CPU; trace %s B vs heaptrack %s B\n' \
+        "$(echo "${wall[heaptrack]} / ${wall[all]}" | bc -l)" "$(echo "${cpu[heaptrack]} / ${cpu[all]}" | bc -l)" \
+        "$(stat -c %s "$work/all.sptrace")" "$(cat "$work/heaptrack.size")"
+else
+    echo "heaptrack is not installed (apt-get install heaptrack): no comparison"
+fi
