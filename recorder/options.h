@@ -43,7 +43,7 @@ void sp_options_defaults(sp_options *o);
  * variable is set to something invalid. Not async-signal-safe. */
 int sp_options_from_env(sp_options *o, char *err, size_t err_len);
 
-/* Checks the limits documented in recorder/USAGE-recorder.md. Returns 0, or -1 with a reason.
+/* Checks the limits documented in docs/USAGE.md ("Recording"). Returns 0, or -1 with a reason.
  * Not async-signal-safe. */
 int sp_options_check(const sp_options *o, char *err, size_t err_len);
 

@@ -1,5 +1,5 @@
 /* record_options.c: the launcher's options for clocks, limits, unwinding, the sampling signal
- * and following children; each becomes one SPPROF_* variable (recorder/USAGE-recorder.md). */
+ * and following children; each becomes one SPPROF_* variable (docs/USAGE.md, "Recording"). */
 #define _GNU_SOURCE
 #include "recorder/record_options.h"
 
