@@ -431,3 +431,36 @@ const char *spa_groups_disambiguator(const spa_groups *g, uint32_t i, size_t *le
     *len = e->key_len - 4 - e->name_len;
     return g->text + e->key_off + 4 + e->name_len;
 }
+
+/* Length of the valid UTF-8 sequence at s (1-4), or 0 if it is not one. Rejects overlong
+ * forms and surrogates, so what passes is safe to hand to a JSON parser or a terminal. */
+size_t spa_utf8_len(const unsigned char *s, size_t left) {
+    unsigned char c = s[0];
+    if (c < 0x80)
+        return 1;
+    size_t n;
+    uint32_t cp;
+    if (c >= 0xC2 && c <= 0xDF) {
+        n = 2;
+        cp = c & 0x1Fu;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        n = 3;
+        cp = c & 0x0Fu;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        n = 4;
+        cp = c & 0x07u;
+    } else {
+        return 0;
+    }
+    if (n > left)
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3Fu);
+    }
+    if ((n == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+        (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+        return 0;
+    return n;
+}

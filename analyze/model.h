@@ -521,4 +521,9 @@ spt_status spa_export(const spa_model *m, spt_writer *w, uint64_t offset_ns, con
 #ifdef __cplusplus
 }
 #endif
+/* Length of the valid UTF-8 sequence at s (at most left bytes; 1-4), or 0 if it is not one.
+ * Rejects overlong forms and surrogates. Names in a trace are any bytes; the analyser's text and
+ * JSON output and every export format use this one test to decide what passes as text. */
+size_t spa_utf8_len(const unsigned char *s, size_t left);
+
 #endif /* SPPROF_ANALYZE_MODEL_H */

@@ -58,44 +58,11 @@ void spa_fmt_count(char *buf, size_t size, uint64_t n) {
     snprintf(buf, size, "%s", out);
 }
 
-/* Length of the valid UTF-8 sequence at s (1-4), or 0 if it is not one. Rejects overlong
- * forms and surrogates, so what passes is safe to hand to a JSON parser or a terminal. */
-static size_t utf8_len(const unsigned char *s, size_t left) {
-    unsigned char c = s[0];
-    if (c < 0x80)
-        return 1;
-    size_t n;
-    uint32_t cp;
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 2;
-        cp = c & 0x1Fu;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        cp = c & 0x0Fu;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        cp = c & 0x07u;
-    } else {
-        return 0;
-    }
-    if (n > left)
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3Fu);
-    }
-    if ((n == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-        (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
-        return 0;
-    return n;
-}
-
 void spa_put_text(FILE *f, const char *s, size_t len) {
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0;
     while (i < len) {
-        size_t n = utf8_len(p + i, len - i);
+        size_t n = spa_utf8_len(p + i, len - i);
         if (n == 0 || (n == 1 && (p[i] < 0x20 || p[i] == 0x7F))) {
             fputc('?', f);
             i++;
@@ -111,7 +78,7 @@ void spa_put_json_string(FILE *f, const char *s, size_t len) {
     fputc('"', f);
     size_t i = 0;
     while (i < len) {
-        size_t n = utf8_len(p + i, len - i);
+        size_t n = spa_utf8_len(p + i, len - i);
         if (n == 0) {
             fputs("\\ufffd", f);
             i++;

@@ -2,8 +2,8 @@
  * its filters (--thread, --from/--to, --focus, --ignore, --metric, --by), to the formats other
  * viewers read: speedscope JSON, folded stacks, gzip-compressed pprof profile.proto, a
  * self-contained interactive SVG flame graph (also a differential one of two traces), and an SVG
- * chart of the live heap over time. USAGE-convert.md documents each format, what it holds and how
- * awkward names are escaped in it.
+ * chart of the live heap over time. docs/USAGE.md ("Exporting") documents each format, what it
+ * holds and how awkward names are escaped in it.
  *
  * Memory grows with unique stacks, frames and threads, never with samples: exports that keep time
  * order (speedscope) or replay allocations (heap-svg) spill the events they need to an unlinked

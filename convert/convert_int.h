@@ -34,12 +34,9 @@ uint64_t spc_mul_sat(uint64_t a, uint64_t b);
 /* ---------------------------------------------------------------------------------------------
  * Text (text_esc.c, json_out.c). Names in a trace are any bytes. Every format reads them as
  * UTF-8: an invalid byte becomes U+FFFD, one byte at a time, in every format alike. What else a
- * format cannot hold is mapped as USAGE-convert.md documents.
+ * format cannot hold is mapped as docs/USAGE.md documents; spa_utf8_len (analyze/model.h) says what
+ * is text.
  * ------------------------------------------------------------------------------------------- */
-
-/* Length of the valid UTF-8 sequence at s (1-4 bytes), or 0 when it is not one (overlong forms,
- * surrogates and code points past U+10FFFF are not). */
-size_t spc_utf8_len(const unsigned char *s, size_t left);
 
 /* The code point at s[*i] (len bytes in all), advancing *i past it; an invalid byte reads as
  * U+FFFD and advances by one. */

@@ -15,7 +15,7 @@ void spc_put_json(FILE *f, const char *s, size_t len) {
             i++;
             continue;
         }
-        size_t n = spc_utf8_len((const unsigned char *)s + i, len - i);
+        size_t n = spa_utf8_len((const unsigned char *)s + i, len - i);
         if (n == 0) {
             fputs("\\ufffd", f);
             i++;

@@ -1,7 +1,7 @@
 /* main.c: spprof-convert, `spprof-convert [options] FILE -f FORMAT -o OUT`: exports a trace to
- * the formats other viewers read (see USAGE-convert.md), with the analyser's filters, parsed by
- * analyze/opts.c as every spprof-analyze command parses them. Exit status: 0 written, 2 bad usage
- * or a file that cannot be read or written (one line on stderr). */
+ * the formats other viewers read (see docs/USAGE.md ("Exporting")), with the analyser's filters,
+ * parsed by analyze/opts.c as every spprof-analyze command parses them. Exit status: 0 written, 2
+ * bad usage or a file that cannot be read or written (one line on stderr). */
 #include "convert/cmd.h"
 
 #include <errno.h>

@@ -2,7 +2,7 @@
  * control characters, a NUL, invalid UTF-8, a noncharacter, "]]>", a 5,005-byte name) survive a
  * round trip through every format: each reader (a strict JSON parser, folded lines, the protobuf
  * decoder, an XML parser after xmllint, and python3's xml.etree when installed) reads back
- * exactly what USAGE-convert.md says each name becomes, with each frame's own weight. */
+ * exactly what docs/USAGE.md ("Exporting") says each name becomes, with each frame's own weight. */
 #define _XOPEN_SOURCE 700
 #include "convert/testlib.h"
 #include "tests/check.h"

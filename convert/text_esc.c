@@ -8,40 +8,9 @@
 #include <inttypes.h>
 #include <string.h>
 
-size_t spc_utf8_len(const unsigned char *s, size_t left) {
-    unsigned char c = s[0];
-    if (c < 0x80)
-        return 1;
-    size_t n;
-    uint32_t cp;
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 2;
-        cp = c & 0x1Fu;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        cp = c & 0x0Fu;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        cp = c & 0x07u;
-    } else {
-        return 0;
-    }
-    if (n > left)
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3Fu);
-    }
-    if ((n == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-        (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
-        return 0;
-    return n;
-}
-
 uint32_t spc_next_char(const char *s, size_t len, size_t *i) {
     const unsigned char *p = (const unsigned char *)s + *i;
-    size_t n = spc_utf8_len(p, len - *i);
+    size_t n = spa_utf8_len(p, len - *i);
     if (n == 0) {
         *i += 1;
         return 0xFFFD;
@@ -100,7 +69,7 @@ uint32_t spc_visible_char(uint32_t cp) {
 void spc_esc_utf8(spc_buf *b, const char *s, size_t len) {
     size_t i = 0;
     while (i < len) {
-        size_t n = spc_utf8_len((const unsigned char *)s + i, len - i);
+        size_t n = spa_utf8_len((const unsigned char *)s + i, len - i);
         if (n == 0) {
             spc_buf_utf8(b, 0xFFFD);
             i++;
