@@ -3,8 +3,11 @@
  * trace as on the original, filters applied while aggregating, merged inputs kept apart and
  * aligned in time, and the one-line errors (same file, unwritable OUT, mismatched intervals). */
 #define _GNU_SOURCE /* memmem */
+#include "analyze/testjson.h"
+#include "analyze/testrun.h"
 #include "analyze/testutil.h"
 #include "tests/check.h"
+#include "tests/tracekit.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -299,8 +302,7 @@ static int setup(void) {
         tu_runfile("analyze/spprof-diff", diff_bin, sizeof diff_bin) ||
         tu_runfile("testdata/analyze", golden_dir, sizeof golden_dir))
         return -1;
-    const char *tmp = getenv("TEST_TMPDIR");
-    if (chdir(tmp ? tmp : "/tmp") != 0)
+    if (tk_enter_tmp_dir() != 0)
         return -1;
     if (tu_write_known_trace("known.sptrace", TU_END_CLEAN, 0) ||
         tu_write_heap_trace("heap.sptrace", 0) ||
@@ -313,10 +315,10 @@ static int setup(void) {
     if (tu_write_samples_h("fast.sptrace", &h, fast, 1, 1000000000))
         return -1;
     size_t len;
-    char *bytes = tu_read_file("known.sptrace", &len);
+    char *bytes = tk_read_file("known.sptrace", &len);
     if (!bytes || len < 64)
         return -1;
-    int rc = tu_write_file("cut.sptrace", bytes, len - 20);
+    int rc = tk_write_file("cut.sptrace", bytes, len - 20);
     free(bytes);
     return rc;
 }

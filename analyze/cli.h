@@ -11,8 +11,8 @@
 #include "analyze/model.h"
 
 /* Exit statuses (issue 4). */
-#define SPA_EXIT_OK 0
-#define SPA_EXIT_GATE 1  /* spprof-diff: a --fail-if-* gate tripped */
+#define SPA_EXIT_OK    0
+#define SPA_EXIT_GATE  1 /* spprof-diff: a --fail-if-* gate tripped */
 #define SPA_EXIT_USAGE 2 /* bad usage, or a file that cannot be read or written */
 
 /* The program name errors start with: "spprof-analyze" or "spprof-diff" (set by each main). */
@@ -21,28 +21,28 @@ extern const char spa_prog[];
 typedef enum { SPA_FORMAT_TEXT = 0, SPA_FORMAT_JSON = 1, SPA_FORMAT_CSV = 2 } spa_format;
 
 /* Options a command accepts, as bits; opts.c parses them all in one place. */
-#define SPA_OPT_FORMAT 0x0001u /* --format, --json, --csv */
-#define SPA_OPT_NO_COLOR 0x0002u
-#define SPA_OPT_BY 0x0004u
-#define SPA_OPT_SORT 0x0008u
-#define SPA_OPT_LIMIT 0x0010u
-#define SPA_OPT_THREAD 0x0020u
-#define SPA_OPT_WINDOW 0x0040u /* --from, --to */
-#define SPA_OPT_FOCUS 0x0080u
-#define SPA_OPT_IGNORE 0x0100u
-#define SPA_OPT_METRIC 0x0200u
+#define SPA_OPT_FORMAT      0x0001u /* --format, --json, --csv */
+#define SPA_OPT_NO_COLOR    0x0002u
+#define SPA_OPT_BY          0x0004u
+#define SPA_OPT_SORT        0x0008u
+#define SPA_OPT_LIMIT       0x0010u
+#define SPA_OPT_THREAD      0x0020u
+#define SPA_OPT_WINDOW      0x0040u /* --from, --to */
+#define SPA_OPT_FOCUS       0x0080u
+#define SPA_OPT_IGNORE      0x0100u
+#define SPA_OPT_METRIC      0x0200u
 #define SPA_OPT_MIN_PERCENT 0x0400u
-#define SPA_OPT_INVERTED 0x0800u
-#define SPA_OPT_AT 0x1000u
-#define SPA_OPT_OUTPUT 0x2000u /* -o, --output */
-#define SPA_OPT_ABSOLUTE 0x4000u
-#define SPA_OPT_GATES 0x8000u /* --fail-if-slower, --fail-if-more-alloc */
+#define SPA_OPT_INVERTED    0x0800u
+#define SPA_OPT_AT          0x1000u
+#define SPA_OPT_OUTPUT      0x2000u /* -o, --output */
+#define SPA_OPT_ABSOLUTE    0x4000u
+#define SPA_OPT_GATES       0x8000u /* --fail-if-slower, --fail-if-more-alloc */
 /* The exports (convert/cmd.c): spprof-convert and spprof-analyze's flamegraph and collapsed. */
-#define SPA_OPT_EXPORT_FORMAT 0x10000u /* -f, --format FMT: speedscope, collapsed, pprof, ... */
-#define SPA_OPT_EXPORT_OUTPUT 0x20000u /* -o OUT ('-' = standard output), --force */
-#define SPA_OPT_PER_THREAD 0x40000u    /* --per-thread */
-#define SPA_OPT_SVG 0x80000u           /* --color-by, --title */
-#define SPA_OPT_DIFF 0x100000u         /* --diff: BEFORE and AFTER */
+#define SPA_OPT_EXPORT_FORMAT 0x10000u  /* -f, --format FMT: speedscope, collapsed, pprof, ... */
+#define SPA_OPT_EXPORT_OUTPUT 0x20000u  /* -o OUT ('-' = standard output), --force */
+#define SPA_OPT_PER_THREAD    0x40000u  /* --per-thread */
+#define SPA_OPT_SVG           0x80000u  /* --color-by, --title */
+#define SPA_OPT_DIFF          0x100000u /* --diff: BEFORE and AFTER */
 
 /* The filters every analysis command takes. */
 #define SPA_OPT_FILTERS (SPA_OPT_THREAD | SPA_OPT_WINDOW | SPA_OPT_FOCUS | SPA_OPT_IGNORE)
@@ -103,6 +103,11 @@ void spa_cli_free(spa_cli *cli);
 /* Prints "usage: ..." and the options of command c. */
 void spa_cli_print_help(FILE *f, const spa_command *c);
 
+/* Whether paths a and b name the same existing file (same device and inode, so a link or another
+ * spelling of the path counts), for refusing an -o that would overwrite an input. 0 when either
+ * cannot be stat()ed, as for an OUT that does not exist yet. In opts.c. */
+int spa_same_file(const char *a, const char *b);
+
 /* The commands. Each returns the exit status, having printed any error line itself. */
 int spa_cmd_info(const spa_cli *cli);
 int spa_cmd_top(const spa_cli *cli);
@@ -132,9 +137,6 @@ spa_model *spa_cli_load_opts(const spa_cli *cli, const char *file, const spa_mod
 /* ---------------------------------------------------------------------------------------------
  * Writing traces (aggregate, merge; in cmd_aggregate.c).
  * ------------------------------------------------------------------------------------------- */
-
-/* Whether paths a and b name the same existing file. */
-int spa_same_file(const char *a, const char *b);
 
 /* Opens OUT for writing with header h and writes the METADATA that marks it aggregated. Returns
  * the writer, or NULL after printing the one error line naming OUT. */
@@ -228,10 +230,10 @@ const char *spa_clock_key(spt_clock clock);
 
 /* ANSI colour codes, or "" when colour is off. */
 const char *spa_color(int on, const char *code);
-#define SPA_BOLD "\033[1m"
-#define SPA_RED "\033[31m"
+#define SPA_BOLD  "\033[1m"
+#define SPA_RED   "\033[31m"
 #define SPA_GREEN "\033[32m"
-#define SPA_DIM "\033[2m"
+#define SPA_DIM   "\033[2m"
 #define SPA_RESET "\033[0m"
 
 /* perf report's thresholds: red from 5%, green from 0.5% (or nothing when colour is off). */

@@ -2,8 +2,11 @@
  * `top`, JSON and CSV read back, --by/--sort/--limit, exit statuses and the one-line errors for
  * bad usage and unreadable files, and a truncated trace analysed up to its end. */
 #define _XOPEN_SOURCE 700
+#include "analyze/testjson.h"
+#include "analyze/testrun.h"
 #include "analyze/testutil.h"
 #include "tests/check.h"
+#include "tests/tracekit.h"
 
 #include <limits.h>
 #include <math.h>
@@ -18,16 +21,10 @@ static char golden_dir[PATH_MAX];
 
 /* Runs the binary with the given arguments (NULL-terminated) from the test's temp directory. */
 static int run(tu_run_result *r, ...) {
-    char *argv[16];
-    int n = 0;
-    argv[n++] = bin;
     va_list ap;
     va_start(ap, r);
-    for (char *a; n < 15 && (a = va_arg(ap, char *)) != NULL;)
-        argv[n++] = a;
+    int rc = tu_runva(bin, r, ap);
     va_end(ap);
-    argv[n] = NULL;
-    int rc = tu_run(argv, r);
     CHECK("the binary runs", rc == 0);
     return rc;
 }
@@ -387,6 +384,7 @@ static void test_usage(void) {
     CHECK_EQ_U64("top --help exits 0", r.status, 0);
     CHECK("top --help prints usage on stdout", starts_with(r.out, "usage: spprof-analyze top"));
     CHECK("top --help lists --by", strstr(r.out, "--by KEY") != NULL);
+    CHECK("top --help lines its options' help up", tu_columns_aligned(r.out, "Options:"));
     CHECK_EQ_U64("top --help prints nothing on stderr", r.err_len, 0);
     tu_run_free(&r);
     if (run(&r, "info", "-h", NULL))
@@ -396,42 +394,30 @@ static void test_usage(void) {
     if (run(&r, "--help", NULL))
         return;
     CHECK("--help lists the commands", r.status == 0 && strstr(r.out, "\n  top ") != NULL);
+    CHECK("--help lines the summaries up, two spaces after the longest command name",
+          tu_columns_aligned(r.out, "Commands:") &&
+              strstr(r.out, "\n  flamegraph  an interactive SVG flame graph") != NULL);
     tu_run_free(&r);
 }
 
 /* Finds the binary and golden files in the runfiles, then works from $TEST_TMPDIR so that the
  * traces have short relative names and the output does not depend on where the test runs. */
 static int setup(void) {
-    const char *srcdir = getenv("TEST_SRCDIR");
-    const char *ws = getenv("TEST_WORKSPACE");
-    char path[PATH_MAX + 64];
-    snprintf(path, sizeof path, "%s/%s/analyze/spprof-analyze", srcdir ? srcdir : ".",
-             ws ? ws : "spprof");
-    if (!realpath(path, bin)) {
-        fprintf(stderr, "cannot find the binary at %s\n", path);
-        return -1;
-    }
-    snprintf(path, sizeof path, "%s/%s/testdata/analyze", srcdir ? srcdir : ".",
-             ws ? ws : "spprof");
-    if (!realpath(path, golden_dir)) {
-        fprintf(stderr, "cannot find the golden files at %s\n", path);
-        return -1;
-    }
-    const char *tmp = getenv("TEST_TMPDIR");
-    if (chdir(tmp ? tmp : "/tmp") != 0)
+    if (tu_runfile("analyze/spprof-analyze", bin, sizeof bin) ||
+        tu_runfile("testdata/analyze", golden_dir, sizeof golden_dir) || tk_enter_tmp_dir() != 0)
         return -1;
     if (tu_write_known_trace("known.sptrace", TU_END_CLEAN, 0) ||
         tu_write_known_trace("unfinished.sptrace", TU_END_NONE, 0))
         return -1;
     size_t len;
-    char *bytes = tu_read_file("known.sptrace", &len);
+    char *bytes = tk_read_file("known.sptrace", &len);
     if (!bytes || len < 64)
         return -1;
     /* Cut inside the last segment: the flushed groups before it stay readable. */
-    int rc = tu_write_file("cut.sptrace", bytes, len - 20);
+    int rc = tk_write_file("cut.sptrace", bytes, len - 20);
     free(bytes);
     static const char notes[] = "these are notes, not a trace; long enough to hold a header\n";
-    return rc || tu_write_file("notes.txt", notes, sizeof notes - 1) ? -1 : 0;
+    return rc || tk_write_file("notes.txt", notes, sizeof notes - 1) ? -1 : 0;
 }
 
 int main(void) {

@@ -8,12 +8,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-int spa_same_file(const char *a, const char *b) {
-    struct stat sa, sb;
-    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
-           sa.st_ino == sb.st_ino;
-}
-
 spt_writer *spa_out_open(const char *path, const spt_header *h) {
     spt_writer *w = NULL;
     spt_status st = spt_writer_open(path, h, NULL, &w);

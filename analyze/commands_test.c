@@ -3,8 +3,11 @@
  * exact numbers, CSV rows, and the filters (--thread with a rename, --from/--to, --focus, --ignore,
  * --metric) on each. */
 #define _XOPEN_SOURCE 700
+#include "analyze/testjson.h"
+#include "analyze/testrun.h"
 #include "analyze/testutil.h"
 #include "tests/check.h"
+#include "tests/tracekit.h"
 
 #include <limits.h>
 #include <math.h>
@@ -418,8 +421,7 @@ static int setup(void) {
     if (tu_runfile("analyze/spprof-analyze", bin, sizeof bin) ||
         tu_runfile("testdata/analyze", golden_dir, sizeof golden_dir))
         return -1;
-    const char *tmp = getenv("TEST_TMPDIR");
-    if (chdir(tmp ? tmp : "/tmp") != 0)
+    if (tk_enter_tmp_dir() != 0)
         return -1;
     const tu_samples wall[] = {
         {"main;work", 1, 30, 1, 0, 0},

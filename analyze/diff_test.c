@@ -3,8 +3,11 @@
  * their exit statuses and one line per tripped function, --absolute, the allocation table, and
  * the one-line errors. */
 #define _XOPEN_SOURCE 700
+#include "analyze/testjson.h"
+#include "analyze/testrun.h"
 #include "analyze/testutil.h"
 #include "tests/check.h"
+#include "tests/tracekit.h"
 
 #include <limits.h>
 #include <math.h>
@@ -217,6 +220,9 @@ static void test_errors(void) {
         static const char usage[] = "usage: spprof-diff [options] BEFORE AFTER\n";
         CHECK("--help: usage on stdout, exit 0",
               r.status == 0 && strncmp(r.out, usage, sizeof usage - 1) == 0);
+        CHECK("--help lines the options' help up, --fail-if-more-alloc PCT included",
+              tu_columns_aligned(r.out, "Options:") &&
+                  strstr(r.out, "\n  --fail-if-more-alloc PCT  the same") != NULL);
         tu_run_free(&r);
     }
 }
@@ -256,8 +262,7 @@ static int setup(void) {
     if (tu_runfile("analyze/spprof-diff", bin, sizeof bin) ||
         tu_runfile("testdata/analyze", golden_dir, sizeof golden_dir))
         return -1;
-    const char *tmp = getenv("TEST_TMPDIR");
-    if (chdir(tmp ? tmp : "/tmp") != 0)
+    if (tk_enter_tmp_dir() != 0)
         return -1;
     const tu_samples w1[] = {{"main;f", 1, 150, 1, 0, 0}, {"main;g", 1, 150, 1, 0, 0}};
     const tu_samples w2[] = {{"main;f", 1, 152, 1, 0, 0}, {"main;g", 1, 148, 1, 0, 0}};

@@ -129,8 +129,14 @@ static const spa_command commands[] = {
 
 static void print_general_help(FILE *f) {
     fprintf(f, "usage: %s <command> [options] FILE\n\nCommands:\n", spa_prog);
+    /* The summaries start two columns after the longest name, whichever command that is. */
+    int width = 0;
+    for (size_t i = 0; i < N_ELEMS(commands); i++) {
+        int len = (int)strlen(commands[i].name);
+        width = len > width ? len : width;
+    }
     for (size_t i = 0; i < N_ELEMS(commands); i++)
-        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+        fprintf(f, "  %-*s  %s\n", width, commands[i].name, commands[i].summary);
     fprintf(f,
             "\n'%s <command> --help' lists a command's options; spprof-diff compares two traces.\n"
             "Exit status: 0 answer given, 2 bad usage or a file that cannot be read or written.\n",

@@ -6,6 +6,7 @@
 #include "analyze/model.h"
 #include "analyze/testutil.h"
 #include "tests/check.h"
+#include "tests/tracekit.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -61,9 +62,8 @@ static int near(double a, double b, double eps) {
  * Allocations.
  * ------------------------------------------------------------------------------------------- */
 static void test_alloc_metrics(void) {
-    const char *path = tu_tmp_path("heap.sptrace");
     char p[4096];
-    snprintf(p, sizeof p, "%s", path);
+    tk_tmp_path("heap.sptrace", p, sizeof p);
     CHECK("the heap trace is written", tu_write_heap_trace(p, 0) == 0);
     spa_model *m = load_with(p, SPA_KEEP_LIVE, NULL, 0, 0);
     if (!m)
@@ -105,7 +105,7 @@ static void test_alloc_metrics(void) {
         spa_model_free(m);
     }
 
-    snprintf(p, sizeof p, "%s", tu_tmp_path("heaps.sptrace"));
+    tk_tmp_path("heaps.sptrace", p, sizeof p);
     CHECK("the sampled heap trace is written", tu_write_heap_trace(p, 1) == 0);
     m = load_with(p, SPA_KEEP_LIVE, NULL, 0, 0);
     if (m) {
@@ -175,7 +175,8 @@ static void hook(void *ctx, const spa_model *m, const spt_event *ev) {
 }
 
 static void test_thread_filter(void) {
-    const char *path = tu_tmp_path("renamed.sptrace");
+    char path[4096];
+    tk_tmp_path("renamed.sptrace", path, sizeof path);
     spt_header h = tu_header();
     spt_writer *w = NULL;
     if (spt_writer_open(path, &h, NULL, &w) != SPT_OK) {
@@ -355,7 +356,8 @@ static void test_view_and_trees(const spa_model *m) {
 
 static void test_diff_matching(const spa_model *known) {
     /* Trace A has one helper (in demo.c); the known trace has two. Matching follows identity. */
-    const char *path = tu_tmp_path("onehelper.sptrace");
+    char path[4096];
+    tk_tmp_path("onehelper.sptrace", path, sizeof path);
     const tu_samples a[] = {{"main;helper", 1, 6, 1, 0, 0}};
     CHECK("the one-helper trace is written",
           tu_write_samples(path, SPT_CLOCK_CPU_THREAD, a, 1, 1000000000) == 0);
@@ -425,8 +427,8 @@ static int write_modular(const char *path, const char *fn, const char *module) {
  * between builds, it still matches by name. */
 static void test_diff_across_builds(void) {
     char p1[4096], p2[4096];
-    snprintf(p1, sizeof p1, "%s", tu_tmp_path("build1.sptrace"));
-    snprintf(p2, sizeof p2, "%s", tu_tmp_path("build2.sptrace"));
+    tk_tmp_path("build1.sptrace", p1, sizeof p1);
+    tk_tmp_path("build2.sptrace", p2, sizeof p2);
     CHECK("two builds are written", write_modular(p1, "_start", "/usr/bin/app-v1") == 0 &&
                                         write_modular(p2, "_start", "/opt/app-v2") == 0);
     spa_model *a = load_with(p1, 0, NULL, 0, 0), *b = load_with(p2, 0, NULL, 0, 0);
@@ -486,7 +488,8 @@ static void test_export(const char *known) {
     spa_model *m = load_with(known, SPA_KEEP_THREADS | SPA_KEEP_LIVE, NULL, 0, 0);
     if (!m)
         return;
-    const char *out = tu_tmp_path("exported.sptrace");
+    char out[4096];
+    tk_tmp_path("exported.sptrace", out, sizeof out);
     spt_writer *w = NULL;
     CHECK("the export's writer opens",
           spt_writer_open(out, spa_model_header(m), NULL, &w) == SPT_OK);
@@ -520,7 +523,7 @@ static void test_export(const char *known) {
 
 int main(void) {
     char known[4096];
-    snprintf(known, sizeof known, "%s", tu_tmp_path("known.sptrace"));
+    tk_tmp_path("known.sptrace", known, sizeof known);
     CHECK("the known trace is written", tu_write_known_trace(known, TU_END_CLEAN, 0) == 0);
     test_alloc_metrics();
     test_live_table();

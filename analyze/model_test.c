@@ -5,6 +5,7 @@
 #include "analyze/model.h"
 #include "analyze/testutil.h"
 #include "tests/check.h"
+#include "tests/tracekit.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -234,7 +235,8 @@ static void test_known_by_other_keys(const char *path) {
  * Other shapes: deep recursion, stackless and aggregated samples, a cut file, non-traces.
  * ------------------------------------------------------------------------------------------- */
 static void test_deep_recursion(void) {
-    const char *path = tu_tmp_path("recursion.sptrace");
+    char path[4096];
+    tk_tmp_path("recursion.sptrace", path, sizeof path);
     spt_header h = tu_header();
     spt_writer *w = NULL;
     if (spt_writer_open(path, &h, NULL, &w) != SPT_OK) {
@@ -290,7 +292,8 @@ static void test_deep_recursion(void) {
 }
 
 static void test_stackless_and_aggregated(void) {
-    const char *path = tu_tmp_path("aggregated.sptrace");
+    char path[4096];
+    tk_tmp_path("aggregated.sptrace", path, sizeof path);
     spt_header h = tu_header();
     spt_writer *w = NULL;
     if (spt_writer_open(path, &h, NULL, &w) != SPT_OK) {
@@ -345,12 +348,13 @@ static void count_warning(void *ctx, const char *message) {
 
 static void test_truncated_copy(const char *known) {
     size_t len;
-    char *bytes = tu_read_file(known, &len);
+    char *bytes = tk_read_file(known, &len);
     CHECK("the known trace can be read back", bytes != NULL && len > 64);
     if (!bytes)
         return;
-    const char *path = tu_tmp_path("cut.sptrace");
-    CHECK("a cut copy is written", tu_write_file(path, bytes, len - 20) == 0);
+    char path[4096];
+    tk_tmp_path("cut.sptrace", path, sizeof path);
+    CHECK("a cut copy is written", tk_write_file(path, bytes, len - 20) == 0);
     free(bytes);
 
     spa_model_options o;
@@ -378,15 +382,16 @@ static void test_truncated_copy(const char *known) {
 
 static void test_not_traces(void) {
     spa_model *m = NULL;
-    const char *missing = tu_tmp_path("does-not-exist.sptrace");
+    char missing[4096], text[4096];
+    tk_tmp_path("does-not-exist.sptrace", missing, sizeof missing);
     CHECK("a missing file is an I/O error", spa_model_load(missing, NULL, &m) == SPT_E_IO);
     CHECK("the error names the missing file", strstr(spa_model_error(m), missing) != NULL);
     CHECK("the error is one line", strchr(spa_model_error(m), '\n') == NULL);
     spa_model_free(m);
 
-    const char *text = tu_tmp_path("notes.txt");
+    tk_tmp_path("notes.txt", text, sizeof text);
     static const char words[] = "these are notes, not a trace; long enough to hold a header\n";
-    tu_write_file(text, words, sizeof words - 1);
+    tk_write_file(text, words, sizeof words - 1);
     m = NULL;
     CHECK("a text file is refused as not a trace",
           spa_model_load(text, NULL, &m) == SPT_E_BAD_MAGIC);
@@ -406,9 +411,8 @@ static void test_group_by_names(void) {
 }
 
 int main(void) {
-    const char *known = tu_tmp_path("known.sptrace");
     char path[4096];
-    snprintf(path, sizeof path, "%s", known);
+    tk_tmp_path("known.sptrace", path, sizeof path);
     CHECK("the known trace is written", tu_write_known_trace(path, TU_END_CLEAN, 0) == 0);
     test_known_totals(path);
     test_known_by_function(path);
@@ -417,7 +421,7 @@ int main(void) {
     /* The same content in many small chunks, each restating the definitions it uses: the reader
      * must give restated stacks their first id, so every number stays the same. */
     char chunked[4096];
-    snprintf(chunked, sizeof chunked, "%s", tu_tmp_path("chunked.sptrace"));
+    tk_tmp_path("chunked.sptrace", chunked, sizeof chunked);
     CHECK("the chunked trace is written", tu_write_known_trace(chunked, TU_END_CLEAN, 256) == 0);
     spa_model *m = load(chunked);
     if (m) {

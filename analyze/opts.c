@@ -1,6 +1,7 @@
 /* opts.c: the command line of every spprof-analyze command and of spprof-diff, parsed in one place
  * so that an option behaves the same wherever it is accepted: `--name VALUE` or `--name=VALUE`,
- * options and files in any order, `--` before files that start with a dash. */
+ * options and files in any order, `--` before files that start with a dash. Also the check that
+ * keeps -o off the inputs, for the exports as well (spa_same_file). */
 #define _POSIX_C_SOURCE 200809L
 #include "analyze/cli.h"
 
@@ -9,6 +10,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 typedef enum {
@@ -122,6 +124,12 @@ __attribute__((format(printf, 2, 3))) static void usage_error(const char *comman
         spa_cli_error("%s: %s", command, msg);
 }
 
+/* The left column of an option's help line: "-o, --output OUT". Returns its length. */
+static int option_left(const option *o, char *buf, size_t size) {
+    return snprintf(buf, size, "%s%s%s%s%s", o->alias ? o->alias : "", o->alias ? ", " : "",
+                    o->name, o->value ? " " : "", o->value ? o->value : "");
+}
+
 void spa_cli_print_help(FILE *f, const spa_command *c) {
     if (strcmp(c->name, spa_prog) == 0)
         fprintf(f, "usage: %s %s\n\n%s: %s.\n\nOptions:\n", spa_prog, c->usage, spa_prog,
@@ -129,16 +137,22 @@ void spa_cli_print_help(FILE *f, const spa_command *c) {
     else
         fprintf(f, "usage: %s %s %s\n\n%s: %s.\n\nOptions:\n", spa_prog, c->name, c->usage, c->name,
                 c->summary);
+    /* The help texts start two columns after the longest option this command takes. */
+    static const char help_left[] = "-h, --help";
+    int width = (int)sizeof help_left - 1;
+    char left[48];
     for (size_t i = 0; i < N_ELEMS(options); i++) {
-        const option *o = &options[i];
-        if (!(c->options & o->bit))
-            continue;
-        char left[48];
-        snprintf(left, sizeof left, "%s%s%s%s%s", o->alias ? o->alias : "", o->alias ? ", " : "",
-                 o->name, o->value ? " " : "", o->value ? o->value : "");
-        fprintf(f, "  %-24s %s\n", left, o->help);
+        int len = option_left(&options[i], left, sizeof left);
+        if ((c->options & options[i].bit) && len > width)
+            width = len;
     }
-    fprintf(f, "  %-24s %s\n\n%s", "-h, --help", "show this help", c->help);
+    for (size_t i = 0; i < N_ELEMS(options); i++) {
+        if (!(c->options & options[i].bit))
+            continue;
+        option_left(&options[i], left, sizeof left);
+        fprintf(f, "  %-*s  %s\n", width, left, options[i].help);
+    }
+    fprintf(f, "  %-*s  %s\n\n%s", width, help_left, "show this help", c->help);
 }
 
 static int parse_u64(const char *text, uint64_t *out) {
@@ -431,4 +445,10 @@ void spa_cli_free(spa_cli *cli) {
     spa_regex_free(cli->focus);
     spa_regex_free(cli->ignore);
     cli->focus = cli->ignore = NULL;
+}
+
+int spa_same_file(const char *a, const char *b) {
+    struct stat sa, sb;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino;
 }

@@ -1,27 +1,10 @@
-/* testutil.c: test helpers for analyze: the known trace, running the CLI, a strict JSON parser.
- * The known trace is the fixture every exact number in model_test.c and cli_test.c comes from. */
-#define _XOPEN_SOURCE 700
+/* testutil.c: the traces of known content that analyze's and convert's tests compute their exact
+ * numbers from (testutil.h): the known trace, sample groups, the diff pair and the heap trace. */
 #include "analyze/testutil.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <stdarg.h>
-#include <spawn.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-const char *tu_tmp_path(const char *name) {
-    static char slots[8][4096];
-    static unsigned next;
-    char *buf = slots[next++ % 8];
-    const char *dir = getenv("TEST_TMPDIR");
-    snprintf(buf, sizeof slots[0], "%s/%s", dir && *dir ? dir : "/tmp", name);
-    return buf;
-}
+#include "tests/tracekit.h"
 
 spt_header tu_header(void) {
     static const char *const argv[] = {"/usr/bin/demo", "--fast", "it's"};
@@ -48,30 +31,6 @@ spt_header tu_header(void) {
     return h;
 }
 
-static uint32_t native_frame(spt_writer *w, const char *fn, const char *file, uint32_t line,
-                             uint64_t address, uint32_t mapping) {
-    spt_frame f;
-    memset(&f, 0, sizeof f);
-    f.kind = SPT_FRAME_NATIVE;
-    f.function = spt_writer_cstring(w, fn);
-    f.file = spt_writer_cstring(w, file);
-    f.line = line;
-    f.address = address;
-    f.mapping = mapping;
-    return spt_writer_frame(w, &f);
-}
-
-static uint32_t mapping(spt_writer *w, const char *path, uint64_t start, uint64_t end,
-                        uint64_t file_offset) {
-    spt_mapping m;
-    memset(&m, 0, sizeof m);
-    m.start = start;
-    m.end = end;
-    m.file_offset = file_offset;
-    m.path = spt_writer_cstring(w, path);
-    return spt_writer_mapping(w, &m);
-}
-
 /* The known trace. Stacks, outermost first, and what each carries:
  *
  *   S1 main > compute > leaf_a          thread 1: 30 samples of weight 1, 5 of weight 2
@@ -91,25 +50,21 @@ int tu_write_known_trace(const char *path, tu_end end, size_t chunk_bytes) {
     spt_writer_options o;
     memset(&o, 0, sizeof o);
     o.chunk_bytes = chunk_bytes;
-    spt_writer *w = NULL;
-    spt_status st = spt_writer_open(path, &h, &o, &w);
-    if (st != SPT_OK) {
-        fprintf(stderr, "writer open: %s\n", w ? spt_writer_error(w) : spt_status_name(st));
-        spt_writer_close(w, NULL);
+    spt_writer *w = tk_open_writer(path, &h, &o);
+    if (!w)
         return -1;
-    }
-    uint32_t demo = mapping(w, "/usr/bin/demo", 0x400000, 0x500000, 0);
-    uint32_t libc =
-        mapping(w, "/lib/x86_64-linux-gnu/libc.so.6", 0x7f0000000000ull, 0x7f0000200000ull, 0x1000);
-    uint32_t main_f = native_frame(w, "main", "demo.c", 10, 0x401010, demo);
-    uint32_t compute = native_frame(w, "compute", "demo.c", 20, 0x401020, demo);
-    uint32_t leaf_a = native_frame(w, "leaf_a", "demo.c", 30, 0x401030, demo);
-    uint32_t leaf_b = native_frame(w, "leaf_b", "util.c", 5, 0x401105, demo);
-    uint32_t fib43 = native_frame(w, "fib", "demo.c", 43, 0x401043, demo);
-    uint32_t fib45 = native_frame(w, "fib", "demo.c", 45, 0x401045, demo);
-    uint32_t helper_demo = native_frame(w, "helper", "demo.c", 50, 0x401050, demo);
-    uint32_t helper_util = native_frame(w, "helper", "util.c", 60, 0x401160, demo);
-    uint32_t anon = native_frame(w, NULL, NULL, 0, 0x7f0000001234ull, libc);
+    uint32_t demo = tk_mapping(w, "/usr/bin/demo", 0x400000, 0x500000, 0);
+    uint32_t libc = tk_mapping(w, "/lib/x86_64-linux-gnu/libc.so.6", 0x7f0000000000ull,
+                               0x7f0000200000ull, 0x1000);
+    uint32_t main_f = tk_native_frame(w, "main", "demo.c", 10, 0x401010, demo);
+    uint32_t compute = tk_native_frame(w, "compute", "demo.c", 20, 0x401020, demo);
+    uint32_t leaf_a = tk_native_frame(w, "leaf_a", "demo.c", 30, 0x401030, demo);
+    uint32_t leaf_b = tk_native_frame(w, "leaf_b", "util.c", 5, 0x401105, demo);
+    uint32_t fib43 = tk_native_frame(w, "fib", "demo.c", 43, 0x401043, demo);
+    uint32_t fib45 = tk_native_frame(w, "fib", "demo.c", 45, 0x401045, demo);
+    uint32_t helper_demo = tk_native_frame(w, "helper", "demo.c", 50, 0x401050, demo);
+    uint32_t helper_util = tk_native_frame(w, "helper", "util.c", 60, 0x401160, demo);
+    uint32_t anon = tk_native_frame(w, NULL, NULL, 0, 0x7f0000001234ull, libc);
     spt_frame py;
     memset(&py, 0, sizeof py);
     py.kind = SPT_FRAME_PYTHON;
@@ -169,13 +124,7 @@ int tu_write_known_trace(const char *path, tu_end end, size_t chunk_bytes) {
     e.dropped_samples = 7;
     e.recorder_cpu_ns = 12000000;
     e.process_cpu_ns = 1500000000;
-    st = spt_writer_close(w, end == TU_END_CLEAN ? &e : NULL);
-    if (st != SPT_OK) {
-        /* The writer is gone; its status is all that is left to report. */
-        fprintf(stderr, "%s: writing the known trace failed: %s\n", path, spt_status_name(st));
-        return -1;
-    }
-    return 0;
+    return tk_close_writer(w, end == TU_END_CLEAN ? &e : NULL);
 }
 
 /* Interns "a;b;c" as a stack of native frames in prog.c (line = 10 x position + 1). */
@@ -198,28 +147,6 @@ static uint32_t stack_of(spt_writer *w, uint32_t map, const char *spec) {
         p = end ? end + 1 : p + len;
     }
     return spt_writer_stack_path(w, frames, n);
-}
-
-static spt_writer *open_plain(const char *path, const spt_header *h) {
-    spt_writer *w = NULL;
-    spt_status st = spt_writer_open(path, h, NULL, &w);
-    if (st != SPT_OK) {
-        fprintf(stderr, "writer open: %s\n", w ? spt_writer_error(w) : spt_status_name(st));
-        spt_writer_close(w, NULL);
-        return NULL;
-    }
-    return w;
-}
-
-static int close_clean(spt_writer *w, const char *path, uint64_t duration_ns) {
-    spt_end e;
-    memset(&e, 0, sizeof e);
-    e.reason = SPT_END_EXIT;
-    e.duration_ns = duration_ns;
-    spt_status st = spt_writer_close(w, &e);
-    if (st != SPT_OK)
-        fprintf(stderr, "%s: writing failed: %s\n", path, spt_status_name(st));
-    return st == SPT_OK ? 0 : -1;
 }
 
 int tu_write_samples(const char *path, spt_clock clock, const tu_samples *groups, size_t n,
@@ -253,10 +180,10 @@ int tu_write_diff_pair(const char *before, const char *after) {
 int tu_write_samples_h(const char *path, const spt_header *hp, const tu_samples *groups, size_t n,
                        uint64_t duration_ns) {
     spt_header h = *hp;
-    spt_writer *w = open_plain(path, &h);
+    spt_writer *w = tk_open_writer(path, &h, NULL);
     if (!w)
         return -1;
-    uint32_t map = mapping(w, "/usr/bin/prog", 0x400000, 0x500000, 0);
+    uint32_t map = tk_mapping(w, "/usr/bin/prog", 0x400000, 0x500000, 0);
     uint32_t threads[3] = {0, spt_writer_thread(w, 2001, spt_writer_cstring(w, "main"), 0),
                            spt_writer_thread(w, 2002, spt_writer_cstring(w, "worker"), 0)};
     for (size_t i = 0; i < n; i++) {
@@ -267,7 +194,7 @@ int tu_write_samples_h(const char *path, const spt_header *hp, const tu_samples 
                               groups[i].flags);
         spt_writer_flush(w);
     }
-    return close_clean(w, path, duration_ns);
+    return tk_close_exited(w, duration_ns);
 }
 
 /* The known heap trace. Stacks, outermost first:
@@ -294,10 +221,10 @@ int tu_write_heap_trace(const char *path, int sampled) {
     h.python_version = 0;
     h.alloc_mode = sampled ? SPT_ALLOC_SAMPLED : SPT_ALLOC_ALL;
     h.alloc_sample_bytes = sampled ? 512 : 0;
-    spt_writer *w = open_plain(path, &h);
+    spt_writer *w = tk_open_writer(path, &h, NULL);
     if (!w)
         return -1;
-    uint32_t map = mapping(w, "/usr/bin/demo", 0x400000, 0x500000, 0);
+    uint32_t map = tk_mapping(w, "/usr/bin/demo", 0x400000, 0x500000, 0);
     uint32_t a = stack_of(w, map, "main;load_config;malloc");
     uint32_t b = stack_of(w, map, "main;parse;make_buffer;malloc");
     uint32_t c = stack_of(w, map, "main;cache_put;malloc");
@@ -323,446 +250,5 @@ int tu_write_heap_trace(const char *path, int sampled) {
             spt_writer_free(w, plan[i].thread, t, plan[i].address);
         spt_writer_sample(w, t1, t + 5000000, cpu, 1, 0);
     }
-    return close_clean(w, path, 100000000);
-}
-
-char *tu_read_file(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        if (n + 1 >= cap) {
-            char *p = realloc(buf, cap * 2);
-            if (!p) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = p;
-            cap *= 2;
-        }
-        size_t got = fread(buf + n, 1, cap - n - 1, f);
-        n += got;
-        if (got == 0)
-            break;
-    }
-    fclose(f);
-    if (buf) {
-        buf[n] = '\0';
-        if (len)
-            *len = n;
-    }
-    return buf;
-}
-
-int tu_write_file(const char *path, const void *data, size_t len) {
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        return -1;
-    size_t put = fwrite(data, 1, len, f);
-    return (fclose(f) == 0 && put == len) ? 0 : -1;
-}
-
-int tu_run(char *const argv[], tu_run_result *res) {
-    static unsigned counter;
-    char name[64], out_path[4200], err_path[4200];
-    memset(res, 0, sizeof *res);
-    snprintf(name, sizeof name, "run.%u.out", counter);
-    snprintf(out_path, sizeof out_path, "%s", tu_tmp_path(name));
-    snprintf(name, sizeof name, "run.%u.err", counter++);
-    snprintf(err_path, sizeof err_path, "%s", tu_tmp_path(name));
-
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&fa, 2, err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    char *envp[] = {"TZ=UTC", NULL};
-    pid_t pid;
-    int rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, envp);
-    posix_spawn_file_actions_destroy(&fa);
-    if (rc != 0) {
-        fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(rc));
-        return -1;
-    }
-    int wstatus;
-    while (waitpid(pid, &wstatus, 0) < 0) {
-        if (errno != EINTR)
-            return -1;
-    }
-    res->status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
-    res->out = tu_read_file(out_path, &res->out_len);
-    res->err = tu_read_file(err_path, &res->err_len);
-    if (!res->out || !res->err) {
-        tu_run_free(res);
-        return -1;
-    }
-    return 0;
-}
-
-void tu_run_free(tu_run_result *res) {
-    free(res->out);
-    free(res->err);
-    memset(res, 0, sizeof *res);
-}
-
-int tu_runv(const char *bin, tu_run_result *res, ...) {
-    char *argv[32];
-    int n = 0;
-    argv[n++] = (char *)bin;
-    va_list ap;
-    va_start(ap, res);
-    for (char *a; n < 31 && (a = va_arg(ap, char *)) != NULL;)
-        argv[n++] = a;
-    va_end(ap);
-    argv[n] = NULL;
-    return tu_run(argv, res);
-}
-
-int tu_runfile(const char *rel, char *out, size_t size) {
-    const char *srcdir = getenv("TEST_SRCDIR");
-    const char *ws = getenv("TEST_WORKSPACE");
-    char path[PATH_MAX + 256], resolved[PATH_MAX];
-    snprintf(path, sizeof path, "%s/%s/%s", srcdir ? srcdir : ".", ws ? ws : "spprof", rel);
-    if (!realpath(path, resolved)) {
-        fprintf(stderr, "cannot find %s\n", path);
-        return -1;
-    }
-    snprintf(out, size, "%s", resolved);
-    return 0;
-}
-
-/* A copy of text with the lines that start with a mask prefix replaced by "prefix<masked>". */
-static char *masked(const char *text, size_t len, const char *const *masks, size_t *out_len) {
-    char *out = malloc(len + 1);
-    size_t o = 0;
-    if (!out)
-        return NULL;
-    for (size_t i = 0; i < len;) {
-        const char *line = text + i;
-        const char *nl = memchr(line, '\n', len - i);
-        size_t line_len = nl ? (size_t)(nl - line) + 1 : len - i;
-        const char *hit = NULL;
-        for (size_t k = 0; masks && masks[k] && !hit; k++) {
-            if (strlen(masks[k]) <= line_len && memcmp(line, masks[k], strlen(masks[k])) == 0)
-                hit = masks[k];
-        }
-        if (hit) {
-            char *p = realloc(out, o + (len - i) + strlen(hit) + 16);
-            if (!p) {
-                free(out);
-                return NULL;
-            }
-            out = p;
-            o += (size_t)sprintf(out + o, "%s<masked>\n", hit);
-        } else {
-            memcpy(out + o, line, line_len);
-            o += line_len;
-        }
-        i += line_len;
-    }
-    out[o] = '\0';
-    *out_len = o;
-    return out;
-}
-
-int tu_golden_equal(const char *dir, const char *name, const char *out, size_t len,
-                    const char *const *masks) {
-    char path[PATH_MAX + 256];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    size_t want_len = 0, got_len = 0;
-    char *want = tu_read_file(path, &want_len);
-    char *want_m = want ? masked(want, want_len, masks, &want_len) : NULL;
-    char *got = masked(out, len, masks, &got_len);
-    int same = want_m && got && want_len == got_len && memcmp(want_m, got, got_len) == 0;
-    if (!same) {
-        const char *outdir = getenv("TEST_UNDECLARED_OUTPUTS_DIR");
-        snprintf(path, sizeof path, "%s/%s", outdir ? outdir : "/tmp", name);
-        if (got)
-            tu_write_file(path, got, got_len);
-        fprintf(stderr, "  %s differs; actual output written to %s:\n%s", name, path,
-                got ? got : "");
-    }
-    free(want);
-    free(want_m);
-    free(got);
-    return same;
-}
-
-size_t tu_count_lines(const char *s) {
-    size_t n = 0;
-    for (; s && *s; s++)
-        n += *s == '\n';
-    return n;
-}
-
-/* ---------------------------------------------------------------------------------------------
- * JSON.
- * ------------------------------------------------------------------------------------------- */
-typedef enum { J_NULL, J_BOOL, J_NUM, J_STR, J_ARR, J_OBJ } j_kind;
-
-struct tu_json {
-    j_kind kind;
-    double num;
-    char *str;       /* J_STR value */
-    char **keys;     /* J_OBJ member names */
-    tu_json **items; /* J_ARR elements, J_OBJ values */
-    size_t n;
-};
-
-typedef struct {
-    const char *p;
-    int depth;
-} j_parser;
-
-static void skip_ws(j_parser *ps) {
-    while (*ps->p == ' ' || *ps->p == '\t' || *ps->p == '\n' || *ps->p == '\r')
-        ps->p++;
-}
-
-static void put_utf8(char *out, size_t *o, unsigned cp) {
-    if (cp < 0x80) {
-        out[(*o)++] = (char)cp;
-    } else if (cp < 0x800) {
-        out[(*o)++] = (char)(0xC0 | (cp >> 6));
-        out[(*o)++] = (char)(0x80 | (cp & 0x3F));
-    } else {
-        out[(*o)++] = (char)(0xE0 | (cp >> 12));
-        out[(*o)++] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        out[(*o)++] = (char)(0x80 | (cp & 0x3F));
-    }
-}
-
-/* Parses a string at ps->p (on the opening quote); returns a heap copy or NULL. Surrogate pairs
- * are not combined: the analyzer never emits them. */
-static char *parse_string(j_parser *ps) {
-    if (*ps->p != '"')
-        return NULL;
-    const char *start = ++ps->p;
-    size_t cap = 1;
-    for (const char *q = start; *q && *q != '"'; q++)
-        cap += (*q == '\\' && q[1]) ? (q++, 4) : 1;
-    char *out = malloc(cap + 4);
-    if (!out)
-        return NULL;
-    size_t o = 0;
-    for (;;) {
-        unsigned char c = (unsigned char)*ps->p;
-        if (c == '\0' || c < 0x20) {
-            free(out);
-            return NULL;
-        }
-        ps->p++;
-        if (c == '"')
-            break;
-        if (c != '\\') {
-            out[o++] = (char)c;
-            continue;
-        }
-        char esc = *ps->p++;
-        switch (esc) {
-        case '"':
-        case '\\':
-        case '/':
-            out[o++] = esc;
-            break;
-        case 'b':
-            out[o++] = '\b';
-            break;
-        case 'f':
-            out[o++] = '\f';
-            break;
-        case 'n':
-            out[o++] = '\n';
-            break;
-        case 'r':
-            out[o++] = '\r';
-            break;
-        case 't':
-            out[o++] = '\t';
-            break;
-        case 'u': {
-            unsigned cp = 0;
-            for (int i = 0; i < 4; i++) {
-                char h = *ps->p++;
-                unsigned d = (h >= '0' && h <= '9')   ? (unsigned)(h - '0')
-                             : (h >= 'a' && h <= 'f') ? (unsigned)(h - 'a' + 10)
-                             : (h >= 'A' && h <= 'F') ? (unsigned)(h - 'A' + 10)
-                                                      : 16u;
-                if (d == 16) {
-                    free(out);
-                    return NULL;
-                }
-                cp = cp * 16 + d;
-            }
-            put_utf8(out, &o, cp);
-            break;
-        }
-        default:
-            free(out);
-            return NULL;
-        }
-    }
-    out[o] = '\0';
-    return out;
-}
-
-static tu_json *parse_value(j_parser *ps);
-
-static int push_item(tu_json *v, char *key, tu_json *item) {
-    tu_json **items = realloc(v->items, (v->n + 1) * sizeof *items);
-    if (!items)
-        return -1;
-    v->items = items;
-    if (v->kind == J_OBJ) {
-        char **keys = realloc(v->keys, (v->n + 1) * sizeof *keys);
-        if (!keys)
-            return -1;
-        v->keys = keys;
-        v->keys[v->n] = key;
-    }
-    v->items[v->n++] = item;
-    return 0;
-}
-
-static tu_json *parse_container(j_parser *ps, tu_json *v, char close) {
-    ps->p++;
-    skip_ws(ps);
-    if (*ps->p == close) {
-        ps->p++;
-        return v;
-    }
-    for (;;) {
-        skip_ws(ps);
-        char *key = NULL;
-        if (v->kind == J_OBJ) {
-            key = parse_string(ps);
-            skip_ws(ps);
-            if (!key || *ps->p != ':') {
-                free(key);
-                tu_json_free(v);
-                return NULL;
-            }
-            ps->p++;
-        }
-        tu_json *item = parse_value(ps);
-        if (!item || push_item(v, key, item)) {
-            free(key);
-            tu_json_free(item);
-            tu_json_free(v);
-            return NULL;
-        }
-        skip_ws(ps);
-        if (*ps->p == ',') {
-            ps->p++;
-            continue;
-        }
-        if (*ps->p == close) {
-            ps->p++;
-            return v;
-        }
-        tu_json_free(v);
-        return NULL;
-    }
-}
-
-static tu_json *parse_value(j_parser *ps) {
-    skip_ws(ps);
-    if (++ps->depth > 64)
-        return NULL;
-    tu_json *v = calloc(1, sizeof *v);
-    if (!v)
-        return NULL;
-    const char *p = ps->p;
-    if (*p == '{') {
-        v->kind = J_OBJ;
-        v = parse_container(ps, v, '}');
-    } else if (*p == '[') {
-        v->kind = J_ARR;
-        v = parse_container(ps, v, ']');
-    } else if (*p == '"') {
-        v->kind = J_STR;
-        v->str = parse_string(ps);
-        if (!v->str) {
-            free(v);
-            v = NULL;
-        }
-    } else if (strncmp(p, "null", 4) == 0) {
-        v->kind = J_NULL;
-        ps->p += 4;
-    } else if (strncmp(p, "true", 4) == 0 || strncmp(p, "false", 5) == 0) {
-        v->kind = J_BOOL;
-        v->num = *p == 't';
-        ps->p += *p == 't' ? 4 : 5;
-    } else if (*p == '-' || (*p >= '0' && *p <= '9')) {
-        char *end;
-        v->kind = J_NUM;
-        v->num = strtod(p, &end);
-        ps->p = end;
-    } else {
-        free(v);
-        v = NULL;
-    }
-    ps->depth--;
-    return v;
-}
-
-tu_json *tu_json_parse(const char *text) {
-    j_parser ps = {text, 0};
-    tu_json *v = parse_value(&ps);
-    skip_ws(&ps);
-    if (v && *ps.p != '\0') {
-        tu_json_free(v);
-        return NULL;
-    }
-    return v;
-}
-
-void tu_json_free(tu_json *v) {
-    if (!v)
-        return;
-    for (size_t i = 0; i < v->n; i++) {
-        tu_json_free(v->items[i]);
-        if (v->keys)
-            free(v->keys[i]);
-    }
-    free(v->items);
-    free(v->keys);
-    free(v->str);
-    free(v);
-}
-
-const tu_json *tu_json_get(const tu_json *obj, const char *key) {
-    if (!obj || obj->kind != J_OBJ)
-        return NULL;
-    for (size_t i = 0; i < obj->n; i++) {
-        if (strcmp(obj->keys[i], key) == 0)
-            return obj->items[i];
-    }
-    return NULL;
-}
-
-const tu_json *tu_json_at(const tu_json *arr, size_t i) {
-    return arr && arr->kind == J_ARR && i < arr->n ? arr->items[i] : NULL;
-}
-
-size_t tu_json_len(const tu_json *v) {
-    return v && (v->kind == J_ARR || v->kind == J_OBJ) ? v->n : 0;
-}
-
-double tu_json_num(const tu_json *v) {
-    return v && v->kind == J_NUM ? v->num : -1;
-}
-
-const char *tu_json_str(const tu_json *v) {
-    return v && v->kind == J_STR ? v->str : NULL;
-}
-
-int tu_json_is_null(const tu_json *v) {
-    return v && v->kind == J_NULL;
-}
-
-int tu_json_is_true(const tu_json *v) {
-    return v && v->kind == J_BOOL && v->num != 0;
+    return tk_close_exited(w, 100000000);
 }

@@ -4,8 +4,11 @@
  * directory that cannot be written) leaves neither OUT nor its temporary file, and says why in
  * one line naming OUT. */
 #define _XOPEN_SOURCE 700
+#include "analyze/testrun.h"
+#include "analyze/testutil.h"
 #include "convert/testlib.h"
 #include "tests/check.h"
+#include "tests/tracekit.h"
 
 #include <dirent.h>
 #include <signal.h>
@@ -47,6 +50,7 @@ static void test_help(void) {
           strstr(r.out, "-f, --format FMT") && strstr(r.out, "heap-svg") &&
               strstr(r.out, "--thread ID|NAME") && strstr(r.out, "--focus REGEX") &&
               strstr(r.out, "--force") && strstr(r.out, "--per-thread"));
+    CHECK("--help lines the options' help up", tu_columns_aligned(r.out, "Options:"));
     tu_run_free(&r);
     tu_runv(ct_analyze, &r, "flamegraph", "--help", NULL);
     CHECK("spprof-analyze flamegraph --help",
@@ -101,7 +105,7 @@ static void test_usage(void) {
               strcmp(r.err, "spprof-convert: agg.sptrace: an aggregated trace has no time order; "
                             "--from and --to select all of its aggregated records\n") == 0);
     tu_run_free(&r);
-    char *agg = tu_read_file("agg.folded", NULL);
+    char *agg = tk_read_file("agg.folded", NULL);
     CHECK("and all of its records", agg && ct_folded_count(agg, "main;compute;leaf_a") == 40);
     free(agg);
     tu_runv(ct_analyze, &r, "flamegraph", "known.sptrace", NULL);
@@ -112,7 +116,7 @@ static void test_usage(void) {
 }
 
 static void test_force(void) {
-    tu_write_file("exists.json", "keep me\n", 8);
+    tk_write_file("exists.json", "keep me\n", 8);
     tu_run_result r;
     ct_run(&r, "known.sptrace", "-o", "exists.json", NULL);
     CHECK(
@@ -120,26 +124,26 @@ static void test_force(void) {
         ct_check_error("existing OUT", &r,
                        "spprof-convert: exists.json: already exists (use --force to replace it)"));
     tu_run_free(&r);
-    char *text = tu_read_file("exists.json", NULL);
+    char *text = tk_read_file("exists.json", NULL);
     CHECK("and left as it was", text && strcmp(text, "keep me\n") == 0);
     free(text);
     ct_run(&r, "known.sptrace", "--force", "-o", "exists.json", NULL);
     CHECK("with --force it is replaced: exit 0, silent",
           r.status == 0 && r.err_len == 0 && r.out_len == 0);
     tu_run_free(&r);
-    text = tu_read_file("exists.json", NULL);
+    text = tk_read_file("exists.json", NULL);
     CHECK("by the export", text && strncmp(text, "{\"$schema\":", 11) == 0);
     free(text);
     CHECK("no temporary file is left", !dir_has(".", ".tmp-"));
 
     /* Through a symlink, the file it names is replaced and the link kept. */
-    tu_write_file("target.txt", "old\n", 4);
+    tk_write_file("target.txt", "old\n", 4);
     unlink("link.txt");
     symlink("target.txt", "link.txt");
     ct_run(&r, "known.sptrace", "-f", "collapsed", "--force", "-o", "link.txt", NULL);
     tu_run_free(&r);
     struct stat sb;
-    text = tu_read_file("target.txt", NULL);
+    text = tk_read_file("target.txt", NULL);
     CHECK("--force through a symlink writes the file it names, keeping the link",
           lstat("link.txt", &sb) == 0 && S_ISLNK(sb.st_mode) && text &&
               strncmp(text, "Worker.run;leaf_a 10\n", 21) == 0);
@@ -185,7 +189,7 @@ static void test_file_size_limit(void) {
     CHECK("nor its temporary file", !dir_has("fsize", "out.svg"));
 
     /* The same with an existing OUT and --force: the old OUT survives untouched. */
-    tu_write_file("fsize/old.svg", "old\n", 4);
+    tk_write_file("fsize/old.svg", "old\n", 4);
     signal(SIGXFSZ, SIG_IGN);
     setrlimit(RLIMIT_FSIZE, &small);
     ct_run(&r, "known.sptrace", "-f", "svg", "--force", "-o", "fsize/old.svg", NULL);
@@ -193,7 +197,7 @@ static void test_file_size_limit(void) {
     signal(SIGXFSZ, prev);
     CHECK("--force over a file, failing: exit 2", r.status == 2);
     tu_run_free(&r);
-    char *text = tu_read_file("fsize/old.svg", NULL);
+    char *text = tk_read_file("fsize/old.svg", NULL);
     CHECK("--force over a file, failing: the old OUT is untouched",
           text && strcmp(text, "old\n") == 0);
     free(text);
@@ -248,7 +252,7 @@ static void test_locked_and_signals(void) {
 int main(void) {
     int ok =
         ct_setup() == 0 && tu_write_known_trace("known.sptrace", TU_END_CLEAN, 0) == 0 &&
-        tu_write_file("notes.txt", "not a trace, but long enough to be read as one\n", 47) == 0;
+        tk_write_file("notes.txt", "not a trace, but long enough to be read as one\n", 47) == 0;
     CHECK("the binaries and traces are in place", ok);
     if (!ok)
         return CHECK_DONE();

@@ -7,15 +7,6 @@
 
 #include <stdarg.h>
 #include <string.h>
-#include <sys/stat.h>
-
-/* Whether paths a and b name the same existing file (spa_same_file lives in the analyser's
- * binary, not in its cli library). */
-static int same_file(const char *a, const char *b) {
-    struct stat sa, sb;
-    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
-           sa.st_ino == sb.st_ino;
-}
 
 /* A usage error: "<prog>: <command>: <message>" (no command for spprof-convert itself). */
 __attribute__((format(printf, 2, 3))) static int usage(const spa_cli *cli, const char *fmt, ...) {
@@ -52,7 +43,7 @@ static int check(const spa_cli *cli, spc_format format, const char *output) {
     if (!output)
         return usage(cli, "missing -o OUT, the file to write ('-' for standard output)");
     for (size_t i = 0; i < cli->n_files; i++) {
-        if (strcmp(output, "-") != 0 && same_file(cli->files[i], output))
+        if (strcmp(output, "-") != 0 && spa_same_file(cli->files[i], output))
             return usage(cli, "-o names the input trace %s; write the export elsewhere",
                          cli->files[i]);
     }

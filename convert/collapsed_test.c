@@ -2,8 +2,11 @@
  * known content: golden files, every line "STACK COUNT" with the lines sorted and no duplicate,
  * counts summing to the trace's total, --per-thread, --by, metrics and filters. */
 #define _XOPEN_SOURCE 700
+#include "analyze/testrun.h"
+#include "analyze/testutil.h"
 #include "convert/testlib.h"
 #include "tests/check.h"
+#include "tests/tracekit.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -53,13 +56,13 @@ static void test_golden(void) {
     /* The analyser's subcommand is the same implementation: the same bytes, on stdout. */
     tu_run_result r;
     tu_runv(ct_analyze, &r, "collapsed", "known.sptrace", NULL);
-    char *want = tu_read_file("known.folded", NULL);
+    char *want = tk_read_file("known.folded", NULL);
     CHECK("spprof-analyze collapsed prints the same bytes on stdout",
           r.status == 0 && want && r.out && strcmp(r.out, want) == 0 && r.err_len == 0);
     free(want);
     tu_run_free(&r);
     ct_run(&r, "known.sptrace", "-f", "folded", "-o", "-", NULL);
-    want = tu_read_file("known.folded", NULL);
+    want = tk_read_file("known.folded", NULL);
     CHECK("-o - writes to stdout; 'folded' is a name for collapsed",
           r.status == 0 && want && r.out && strcmp(r.out, want) == 0);
     free(want);

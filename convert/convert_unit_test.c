@@ -13,8 +13,9 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "analyze/testutil.h"
+#include "analyze/testjson.h"
 #include "tests/check.h"
+#include "tests/tracekit.h"
 
 /* What a function wrote to a FILE, as a heap string. */
 typedef struct {
@@ -249,7 +250,7 @@ static int dir_has(const char *dir, const char *part) {
 
 static void test_output(void) {
     char dir[4096], path[4200], err[512];
-    snprintf(dir, sizeof dir, "%s", tu_tmp_path("outdir"));
+    tk_tmp_path("outdir", dir, sizeof dir);
     mkdir(dir, 0755);
     snprintf(path, sizeof path, "%s/out.txt", dir);
     unlink(path);
@@ -260,7 +261,7 @@ static void test_output(void) {
     CHECK("while writing, OUT does not exist yet", access(path, F_OK) != 0);
     CHECK("while writing, the temporary file does", dir_has(dir, "out.txt.tmp-"));
     CHECK("commit succeeds", spc_output_commit(o, err, sizeof err) == 0);
-    char *text = tu_read_file(path, NULL);
+    char *text = tk_read_file(path, NULL);
     CHECK("OUT holds what was written", text && strcmp(text, "first") == 0);
     free(text);
     CHECK("no temporary file is left", !dir_has(dir, ".tmp-"));
@@ -274,14 +275,14 @@ static void test_output(void) {
     CHECK("with force it opens", spc_output_open(path, 1, &o, err, sizeof err) == 0);
     fputs("second", spc_output_file(o));
     spc_output_abort(o);
-    text = tu_read_file(path, NULL);
+    text = tk_read_file(path, NULL);
     CHECK("an aborted write leaves the old OUT as it was", text && strcmp(text, "first") == 0);
     free(text);
     CHECK("and no temporary file", !dir_has(dir, ".tmp-"));
     CHECK("with force it opens again", spc_output_open(path, 1, &o, err, sizeof err) == 0);
     fputs("third", spc_output_file(o));
     CHECK("and commit replaces OUT", spc_output_commit(o, err, sizeof err) == 0);
-    text = tu_read_file(path, NULL);
+    text = tk_read_file(path, NULL);
     CHECK("OUT holds the new text", text && strcmp(text, "third") == 0);
     free(text);
 

@@ -4,6 +4,8 @@
  * decoder, an XML parser after xmllint, and python3's xml.etree when installed) reads back
  * exactly what docs/USAGE.md ("Exporting") says each name becomes, with each frame's own weight. */
 #define _XOPEN_SOURCE 700
+#include "analyze/testjson.h"
+#include "analyze/testrun.h"
 #include "convert/testlib.h"
 #include "tests/check.h"
 

@@ -4,6 +4,7 @@
  * moved into the call, inlined calls as extra lines, functions with files and lines, mappings
  * with their flags, the period, times and comments; allocations; filters. */
 #define _XOPEN_SOURCE 700
+#include "analyze/testutil.h"
 #include "convert/testlib.h"
 #include "tests/check.h"
 

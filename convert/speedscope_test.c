@@ -4,8 +4,12 @@
  * and total weights equal to the trace's, allocations as their own profiles in bytes, aggregated
  * traces as one sample per stack, and the filters. Also a golden file for the known trace. */
 #define _XOPEN_SOURCE 700
+#include "analyze/testjson.h"
+#include "analyze/testrun.h"
+#include "analyze/testutil.h"
 #include "convert/testlib.h"
 #include "tests/check.h"
+#include "tests/tracekit.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +19,7 @@
 
 static tu_json *load(const char *out, char **raw) {
     size_t len;
-    *raw = tu_read_file(out, &len);
+    *raw = tk_read_file(out, &len);
     return *raw ? tu_json_parse(*raw) : NULL;
 }
 

@@ -5,8 +5,11 @@
  * narrow to draw left out; the heap chart's peak and levels; the analyser's subcommand giving the
  * same bytes. */
 #define _XOPEN_SOURCE 700
+#include "analyze/testrun.h"
+#include "analyze/testutil.h"
 #include "convert/testlib.h"
 #include "tests/check.h"
+#include "tests/tracekit.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -146,7 +149,7 @@ static void test_known(void) {
 
     tu_run_result r;
     tu_runv(ct_analyze, &r, "flamegraph", "known.sptrace", "-o", "known2.svg", NULL);
-    char *other = tu_read_file("known2.svg", NULL);
+    char *other = tk_read_file("known2.svg", NULL);
     CHECK("spprof-analyze flamegraph writes the same bytes",
           r.status == 0 && other && strcmp(other, s.raw) == 0);
     free(other);
@@ -225,7 +228,7 @@ static void test_diff(void) {
     tu_run_result r;
     tu_runv(ct_analyze, &r, "flamegraph", "--diff", "before.sptrace", "after.sptrace", "-o",
             "diff2.svg", NULL);
-    char *other = tu_read_file("diff2.svg", NULL);
+    char *other = tk_read_file("diff2.svg", NULL);
     CHECK("spprof-analyze flamegraph --diff writes the same bytes",
           r.status == 0 && other && s.raw && strcmp(other, s.raw) == 0);
     free(other);

@@ -1,14 +1,15 @@
-/* testlib.h: helpers for convert's tests (test-only): a trace whose names hold everything a
- * format cares about, and readers for the exports: gunzip and a protobuf decoder for pprof, a
- * small XML reader for the SVGs, folded lines. Traces of known content otherwise come from
- * analyze/testutil.h. */
+/* testlib.h: helpers for convert's tests (test-only): running the two binaries (testlib.c), a
+ * trace whose names hold everything a format cares about (testlib_names.c), and readers for the
+ * exports: gunzip and a protobuf decoder for pprof (testlib_pprof.c), a small XML reader for the
+ * SVGs (testlib_xml.c), folded lines (testlib_folded.c). Traces of known content otherwise come
+ * from analyze/testutil.h, scratch files from tests/tracekit.h. */
 #ifndef SPPROF_CONVERT_TESTLIB_H
 #define SPPROF_CONVERT_TESTLIB_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "analyze/testutil.h"
+#include "analyze/testrun.h"
 
 /* ---------------------------------------------------------------------------------------------
  * Running the binaries.

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "tests/tracekit.h"
+
 /* ---------------------------------------------------------------------------------------------
  * gunzip and protobuf.
  * ------------------------------------------------------------------------------------------- */
@@ -124,6 +126,23 @@ static int pb_repeated(unsigned wire, uint64_t v, pb *sub, uint64_t **arr, size_
     }
 }
 
+/* A message whose fields are all varints (Label, Line, Function, Mapping, ValueType): field f
+ * lands in v[f] for f < n; higher numbers are skipped, as a reader of a newer profile.proto
+ * would. Returns 0, or -1 when the message is malformed or holds a field of another wire type. */
+static int pb_varints(pb *m, uint64_t *v, size_t n) {
+    uint32_t f;
+    unsigned wire;
+    uint64_t x = 0;
+    pb sub;
+    while (pb_field(m, &f, &wire, &x, &sub)) {
+        if (wire != 0)
+            return -1;
+        if (f < n)
+            v[f] = x;
+    }
+    return m->bad ? -1 : 0;
+}
+
 #define GROW(arr, n)                                                                               \
     do {                                                                                           \
         void *grow_p_ = realloc((arr), ((n) + 1) * sizeof *(arr));                                 \
@@ -155,23 +174,13 @@ static int read_sample(pb *m, ct_profile *p) {
                 s->values[i] = (int64_t)vals[i - before];
             free(vals);
         } else if (f == 3 && wire == 2 && s->n_labels < 4) {
-            size_t k = s->n_labels++;
-            uint32_t lf;
-            unsigned lw;
-            uint64_t lv = 0;
-            pb lsub;
-            while (pb_field(&sub, &lf, &lw, &lv, &lsub)) {
-                if (lw != 0)
-                    return -1;
-                if (lf == 1)
-                    s->label_key[k] = (int64_t)lv;
-                else if (lf == 2)
-                    s->label_str[k] = (int64_t)lv;
-                else if (lf == 3)
-                    s->label_num[k] = (int64_t)lv;
-            }
-            if (sub.bad)
+            uint64_t label[4] = {0}; /* key, str, num */
+            if (pb_varints(&sub, label, 4))
                 return -1;
+            size_t k = s->n_labels++;
+            s->label_key[k] = (int64_t)label[1];
+            s->label_str[k] = (int64_t)label[2];
+            s->label_num[k] = (int64_t)label[3];
         } else {
             return -1;
         }
@@ -194,19 +203,12 @@ static int read_location(pb *m, ct_profile *p) {
         else if (f == 3 && wire == 0)
             l->address = v;
         else if (f == 4 && wire == 2 && l->n_lines < 16) {
-            size_t k = l->n_lines++;
-            uint32_t lf;
-            unsigned lw;
-            uint64_t lv = 0;
-            pb lsub;
-            while (pb_field(&sub, &lf, &lw, &lv, &lsub)) {
-                if (lf == 1)
-                    l->function[k] = lv;
-                else if (lf == 2)
-                    l->line[k] = (int64_t)lv;
-            }
-            if (sub.bad)
+            uint64_t line[3] = {0}; /* function_id, line */
+            if (pb_varints(&sub, line, 3))
                 return -1;
+            size_t k = l->n_lines++;
+            l->function[k] = line[1];
+            l->line[k] = (int64_t)line[2];
         } else {
             return -1;
         }
@@ -215,89 +217,45 @@ static int read_location(pb *m, ct_profile *p) {
 }
 
 static int read_function(pb *m, ct_profile *p) {
+    uint64_t v[6] = {0}; /* id, name, system_name, filename, start_line */
+    if (pb_varints(m, v, 6))
+        return -1;
     GROW(p->functions, p->n_functions);
     ct_function *fn = &p->functions[p->n_functions++];
-    uint32_t f;
-    unsigned wire;
-    uint64_t v = 0;
-    pb sub;
-    while (pb_field(m, &f, &wire, &v, &sub)) {
-        if (wire != 0)
-            return -1;
-        if (f == 1)
-            fn->id = v;
-        else if (f == 2)
-            fn->name = (int64_t)v;
-        else if (f == 3)
-            fn->system_name = (int64_t)v;
-        else if (f == 4)
-            fn->filename = (int64_t)v;
-        else if (f == 5)
-            fn->start_line = (int64_t)v;
-    }
-    return m->bad ? -1 : 0;
+    fn->id = v[1];
+    fn->name = (int64_t)v[2];
+    fn->system_name = (int64_t)v[3];
+    fn->filename = (int64_t)v[4];
+    fn->start_line = (int64_t)v[5];
+    return 0;
 }
 
 static int read_mapping(pb *m, ct_profile *p) {
+    uint64_t v[11] = {0}; /* id, start, limit, offset, filename, build_id, has_* (7 to 10) */
+    if (pb_varints(m, v, 11))
+        return -1;
     GROW(p->mappings, p->n_mappings);
     ct_mapping *mp = &p->mappings[p->n_mappings++];
-    uint32_t f;
-    unsigned wire;
-    uint64_t v = 0;
-    pb sub;
-    while (pb_field(m, &f, &wire, &v, &sub)) {
-        if (wire != 0)
-            return -1;
-        switch (f) {
-        case 1:
-            mp->id = v;
-            break;
-        case 2:
-            mp->start = v;
-            break;
-        case 3:
-            mp->limit = v;
-            break;
-        case 4:
-            mp->offset = v;
-            break;
-        case 5:
-            mp->filename = (int64_t)v;
-            break;
-        case 6:
-            mp->build_id = (int64_t)v;
-            break;
-        case 7:
-            mp->has_functions = v != 0;
-            break;
-        case 8:
-            mp->has_filenames = v != 0;
-            break;
-        case 9:
-            mp->has_line_numbers = v != 0;
-            break;
-        case 10:
-            mp->has_inline_frames = v != 0;
-            break;
-        }
-    }
-    return m->bad ? -1 : 0;
+    mp->id = v[1];
+    mp->start = v[2];
+    mp->limit = v[3];
+    mp->offset = v[4];
+    mp->filename = (int64_t)v[5];
+    mp->build_id = (int64_t)v[6];
+    mp->has_functions = v[7] != 0;
+    mp->has_filenames = v[8] != 0;
+    mp->has_line_numbers = v[9] != 0;
+    mp->has_inline_frames = v[10] != 0;
+    return 0;
 }
 
 static int read_value_type(pb *m, int64_t out[2]) {
-    uint32_t f;
-    unsigned wire;
-    uint64_t v = 0;
-    pb sub;
-    while (pb_field(m, &f, &wire, &v, &sub)) {
-        if (wire != 0)
-            return -1;
-        if (f == 1)
-            out[0] = (int64_t)v;
-        else if (f == 2)
-            out[1] = (int64_t)v;
-    }
-    return m->bad ? -1 : 0;
+    uint64_t v[3] = {0}; /* type, unit */
+    if (pb_varints(m, v, 3))
+        return -1;
+    out[0] = (int64_t)v[1];
+    out[1] = (int64_t)v[2];
+    return 0;
 }
 
 static int decode(const unsigned char *data, size_t len, ct_profile *p) {
@@ -373,7 +331,7 @@ static int decode(const unsigned char *data, size_t len, ct_profile *p) {
 int ct_pprof_read(const char *path, ct_profile *p) {
     memset(p, 0, sizeof *p);
     size_t len;
-    unsigned char *raw = (unsigned char *)tu_read_file(path, &len);
+    unsigned char *raw = (unsigned char *)tk_read_file(path, &len);
     if (!raw)
         return -1;
     p->gzip = len >= 2 && raw[0] == 0x1f && raw[1] == 0x8b;

@@ -10,24 +10,10 @@
 
 #include "tests/check.h"
 #include "tests/fuzz/reader_fuzz.h"
+#include "tests/tracekit.h"
 
 static int by_name(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static uint8_t *slurp(const char *path, size_t *size) {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        return NULL;
-    }
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *buf = malloc(n > 0 ? (size_t)n : 1);
-    size_t got = n > 0 ? fread(buf, 1, (size_t)n, f) : 0;
-    fclose(f);
-    *size = got;
-    return buf;
 }
 
 static int ends_with(const char *s, const char *suffix) {
@@ -60,7 +46,7 @@ static void replay_dir(const char *dir) {
         char path[1100];
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
         size_t size = 0;
-        uint8_t *data = slurp(path, &size);
+        uint8_t *data = (uint8_t *)tk_read_file(path, &size);
         if (data == NULL) {
             continue;
         }
@@ -91,7 +77,7 @@ int main(int argc, char **argv) {
         struct stat sb;
         if (stat(argv[i], &sb) == 0 && S_ISREG(sb.st_mode)) { /* a single file, e.g. a crash */
             size_t size = 0;
-            uint8_t *data = slurp(argv[i], &size);
+            uint8_t *data = (uint8_t *)tk_read_file(argv[i], &size);
             reader_fuzz_summary s;
             reader_fuzz_check(data, size, &s);
             printf("%s: open %s, %llu events, %llu warnings\n", argv[i],

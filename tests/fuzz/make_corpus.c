@@ -10,13 +10,14 @@
 
 #include "tests/tracefmt/tracecheck.h"
 #include "tests/tracefmt/tracegen.h"
+#include "tests/tracekit.h"
 
 static size_t g_total;
 
 static void put(const char *dir, const char *name, const uint8_t *data, size_t size) {
     char path[1024];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    if (tc_write_file(path, data, size) != 0) {
+    if (tk_write_file(path, data, size) != 0) {
         perror(path);
         exit(2);
     }
@@ -51,7 +52,7 @@ int main(int argc, char **argv) {
         tg_close(&m, seed % 5 == 4 ? NULL : &end);
         tg_model_free(&m);
         size_t size = 0;
-        uint8_t *data = tc_slurp(tmp, &size);
+        uint8_t *data = (uint8_t *)tk_read_file(tmp, &size);
         snprintf(name, sizeof name, "trace_%02d.sptrace", seed);
         put(dir, name, data, size);
         if (seed % 3 == 0) { /* cut in the middle of the body */

@@ -10,6 +10,7 @@
 #include "tests/check.h"
 #include "tests/tracefmt/tracecheck.h"
 #include "tests/tracefmt/tracegen.h"
+#include "tests/tracekit.h"
 #include "tracefmt/sptrace.h"
 
 #define NAME       "damaged.sptrace"
@@ -92,7 +93,7 @@ static void index_trace(void);
 
 static void build_trace(void) {
     char path[512];
-    tc_tmp_path("damage.sptrace", path, sizeof path);
+    tk_tmp_path("damage.sptrace", path, sizeof path);
     spt_header h = tg_default_header(1);
     spt_writer_options wo;
     memset(&wo, 0, sizeof wo);
@@ -106,7 +107,7 @@ static void build_trace(void) {
     CHECK("the trace is written", tg_generate(&m, &go) == 0);
     spt_end end = tg_default_end();
     CHECK("the writer closes", tg_close(&m, &end) == SPT_OK);
-    g_data = tc_slurp(path, &g_size);
+    g_data = (uint8_t *)tk_read_file(path, &g_size);
     CHECK("the trace file reads", g_data != NULL);
     unlink(path);
 
@@ -324,7 +325,7 @@ static void record_batch(tg_model *m, uint32_t thread, const uint32_t *stacks, u
 static void check_copy(const char *label, const char *path, const tg_model *m, size_t n_flushed) {
     char what[256];
     size_t size = 0;
-    uint8_t *data = tc_slurp(path, &size);
+    uint8_t *data = (uint8_t *)tk_read_file(path, &size);
     tc_read_result res;
     tc_read_options o = {0, NULL, 1};
     tc_read_memory(data, size, NAME, &o, &res);
@@ -363,7 +364,7 @@ static void check_copy(const char *label, const char *path, const tg_model *m, s
 /* The recorder is SIGKILLed while the writer is open: what is on disk must be readable. */
 static void killed_mid_write(size_t chunk_bytes, const char *label) {
     char path[512], what[256];
-    tc_tmp_path("killed.sptrace", path, sizeof path);
+    tk_tmp_path("killed.sptrace", path, sizeof path);
     spt_header h = tg_default_header(1);
     spt_writer_options wo;
     memset(&wo, 0, sizeof wo);
@@ -399,7 +400,7 @@ static void killed_mid_write(size_t chunk_bytes, const char *label) {
     spt_end end = tg_default_end();
     CHECK("the writer closes", tg_close(&m, &end) == SPT_OK);
     size_t size = 0;
-    uint8_t *data = tc_slurp(path, &size);
+    uint8_t *data = (uint8_t *)tk_read_file(path, &size);
     tc_read_result res;
     tc_read_options o = {0, NULL, 1};
     tc_read_memory(data, size, NAME, &o, &res);
@@ -418,7 +419,7 @@ static void killed_mid_write(size_t chunk_bytes, const char *label) {
 /* A trace the recorder wrote (testdata/recorded/): the same cuts and flips must hold for what
  * the real writer path produces, not only for generated streams. */
 static void load_recorded(const char *path) {
-    g_data = tc_slurp(path, &g_size);
+    g_data = (uint8_t *)tk_read_file(path, &g_size);
     CHECK("the recorded trace file reads", g_data != NULL);
     if (!g_data)
         return;

@@ -12,6 +12,7 @@
 
 #include "tests/tracefmt/handmade.h"
 #include "tests/tracefmt/tracecheck.h"
+#include "tests/tracekit.h"
 
 static const char *g_root; /* the testdata directory */
 static FILE *g_expect;     /* the .expect file being written */
@@ -47,7 +48,7 @@ __attribute__((format(printf, 1, 2))) static void expect(const char *fmt, ...) {
 static void finish(const hm_buf *bytes, size_t size) {
     char path[1024];
     snprintf(path, sizeof path, "%s/%s.sptrace", g_root, g_name);
-    if (tc_write_file(path, bytes->p, size) != 0 || fclose(g_expect) != 0) {
+    if (tk_write_file(path, bytes->p, size) != 0 || fclose(g_expect) != 0) {
         die(path);
     }
     printf("wrote %s (%zu bytes)\n", path, size);

@@ -10,6 +10,7 @@
 #include "tests/check.h"
 #include "tests/tracefmt/tracecheck.h"
 #include "tests/tracefmt/tracegen.h"
+#include "tests/tracekit.h"
 #include "tracefmt/sptrace.h"
 
 static char g_path[512];
@@ -346,7 +347,7 @@ static void writer_alloc_failures(void) {
             /* The failure was absorbed: the trace must still read back equal. */
             survivors++;
             size_t size = 0;
-            uint8_t *data = tc_slurp(g_path, &size);
+            uint8_t *data = (uint8_t *)tk_read_file(g_path, &size);
             tc_read_result res;
             tc_read_options o = {0, NULL, 1};
             tc_read_memory(data, size, "survivor", &o, &res);
@@ -389,7 +390,7 @@ static void reader_alloc_failures(void) {
     tg_close(&m, &end);
     tg_model_free(&m);
     size_t size = 0;
-    uint8_t *data = tc_slurp(g_path, &size);
+    uint8_t *data = (uint8_t *)tk_read_file(g_path, &size);
 
     failing base = {0, 0, 0, 0};
     spt_allocator a = {f_malloc, f_realloc, f_free, &base};
@@ -450,7 +451,7 @@ static void reader_alloc_failures(void) {
     spt_writer_close(w, NULL);
     free(big);
     free(data);
-    data = tc_slurp(g_path, &size);
+    data = (uint8_t *)tk_read_file(g_path, &size);
     tc_read_options capped = {256 * 1024, NULL, 0};
     tc_read_result res;
     tc_read_memory(data, size, "capped", &capped, &res);
@@ -467,7 +468,7 @@ static void reader_alloc_failures(void) {
 }
 
 int main(void) {
-    tc_tmp_path("misuse.sptrace", g_path, sizeof g_path);
+    tk_tmp_path("misuse.sptrace", g_path, sizeof g_path);
     writer_misuse();
     reader_misuse();
     writer_alloc_failures();

@@ -12,6 +12,7 @@
 #include "tests/check.h"
 #include "tests/tracefmt/tracecheck.h"
 #include "tests/tracefmt/tracegen.h"
+#include "tests/tracekit.h"
 #include "tracefmt/sptrace.h"
 
 static int str_eq(const char *a, const char *b) {
@@ -144,7 +145,7 @@ static void check_file(const char *label, const char *path, const tg_model *m, c
                        int ended, uint64_t min_chunks) {
     char what[256];
     size_t size = 0;
-    uint8_t *data = tc_slurp(path, &size);
+    uint8_t *data = (uint8_t *)tk_read_file(path, &size);
     snprintf(what, sizeof what, "%s: the trace file can be read", label);
     CHECK(what, data != NULL);
     if (data == NULL) {
@@ -256,7 +257,7 @@ static void check_file(const char *label, const char *path, const tg_model *m, c
 static void roundtrip(const char *label, const tg_gen_options *go, const spt_writer_options *wo,
                       int end_cleanly, uint64_t min_chunks) {
     char path[512], what[256];
-    tc_tmp_path("roundtrip.sptrace", path, sizeof path);
+    tk_tmp_path("roundtrip.sptrace", path, sizeof path);
     spt_header h = tg_default_header(1);
     spt_writer *w = NULL;
     spt_status st = spt_writer_open(path, &h, wo, &w);
@@ -295,7 +296,7 @@ static void roundtrip(const char *label, const tg_gen_options *go, const spt_wri
 /* One stack 65,536 frames deep (the limit), sampled at several depths across chunks. */
 static void deep_stack(void) {
     char path[512];
-    tc_tmp_path("deep.sptrace", path, sizeof path);
+    tk_tmp_path("deep.sptrace", path, sizeof path);
     spt_header h = tg_default_header(1);
     spt_writer_options wo;
     memset(&wo, 0, sizeof wo);
@@ -350,7 +351,7 @@ static void deep_stack(void) {
 /* tick_ns 0 means 1000: times are kept to the microsecond. */
 static void tick_resolution(void) {
     char path[512];
-    tc_tmp_path("tick.sptrace", path, sizeof path);
+    tk_tmp_path("tick.sptrace", path, sizeof path);
     spt_header h = tg_default_header(0);
     spt_writer *w = NULL;
     CHECK("the tick writer opens", spt_writer_open(path, &h, NULL, &w) == SPT_OK);
@@ -393,7 +394,7 @@ static void tick_resolution(void) {
 /* spt_writer_open_fd writes to a descriptor it leaves open. */
 static void open_fd(void) {
     char path[512];
-    tc_tmp_path("fd.sptrace", path, sizeof path);
+    tk_tmp_path("fd.sptrace", path, sizeof path);
     int fd = open(path, O_CREAT | O_TRUNC | O_RDWR, 0644);
     CHECK("a scratch file opens", fd >= 0);
     spt_header h = tg_default_header(1);

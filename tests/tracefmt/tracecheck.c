@@ -2,29 +2,20 @@
  * listing tests use to find chunk boundaries without looking inside tracefmt. */
 #include "tests/tracefmt/tracecheck.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <xxhash.h>
 #include <zstd.h>
+
+#include "tests/tracekit.h"
 
 #define ROOT_STACK_KEY 0x5EEDC0DEull
 #define BROKEN_KEY     0xBAD0BAD0BAD0BAD0ull
 
-static void *xrealloc(void *p, size_t size_bytes) {
-    void *q = realloc(p, size_bytes ? size_bytes : 1);
-    if (q == NULL) {
-        fprintf(stderr, "tracecheck: out of memory (%zu bytes)\n", size_bytes);
-        abort();
-    }
-    return q;
-}
-
 static char *xstrdup(const char *s) {
     size_t n = strlen(s) + 1;
-    return memcpy(xrealloc(NULL, n), s, n);
+    return memcpy(tk_xrealloc(NULL, n), s, n);
 }
 
 static uint64_t mix(uint64_t h, uint64_t v) {
@@ -156,8 +147,8 @@ static void ensure_stack_memo(tc_canon *c, uint32_t id) {
     while (cap <= id) {
         cap *= 2;
     }
-    c->stack_keys = xrealloc(c->stack_keys, cap * sizeof *c->stack_keys);
-    c->stack_depths = xrealloc(c->stack_depths, cap * sizeof *c->stack_depths);
+    c->stack_keys = tk_xrealloc(c->stack_keys, cap * sizeof *c->stack_keys);
+    c->stack_depths = tk_xrealloc(c->stack_depths, cap * sizeof *c->stack_depths);
     memset(c->stack_keys + c->cap, 0, (cap - c->cap) * sizeof *c->stack_keys);
     memset(c->stack_depths + c->cap, 0, (cap - c->cap) * sizeof *c->stack_depths);
     c->cap = cap;
@@ -185,7 +176,7 @@ uint64_t tc_stack_key(tc_canon *c, uint32_t id) {
         }
         if (n == cap) {
             cap = cap ? cap * 2 : 64;
-            chain = xrealloc(chain, cap * sizeof *chain);
+            chain = tk_xrealloc(chain, cap * sizeof *chain);
         }
         chain[n++] = node;
         node = st->parent;
@@ -272,7 +263,7 @@ void tc_warn_collect(void *ctx, const char *message) {
     tc_warnings *w = ctx;
     if (w->n == w->cap) {
         w->cap = w->cap ? w->cap * 2 : 8;
-        w->items = xrealloc(w->items, w->cap * sizeof *w->items);
+        w->items = tk_xrealloc(w->items, w->cap * sizeof *w->items);
     }
     w->items[w->n++] = xstrdup(message ? message : "(null)");
 }
@@ -305,11 +296,11 @@ typedef struct {
 static void event_list_add(event_list *l, tc_canon *c, const spt_event *ev, int describe) {
     if (l->n == l->cap) {
         l->cap = l->cap ? l->cap * 2 : 256;
-        l->keys = xrealloc(l->keys, l->cap * sizeof *l->keys);
-        l->thread_keys = xrealloc(l->thread_keys, l->cap * sizeof *l->thread_keys);
-        l->kinds = xrealloc(l->kinds, l->cap * sizeof *l->kinds);
+        l->keys = tk_xrealloc(l->keys, l->cap * sizeof *l->keys);
+        l->thread_keys = tk_xrealloc(l->thread_keys, l->cap * sizeof *l->thread_keys);
+        l->kinds = tk_xrealloc(l->kinds, l->cap * sizeof *l->kinds);
         if (describe) {
-            l->descriptions = xrealloc(l->descriptions, l->cap * sizeof *l->descriptions);
+            l->descriptions = tk_xrealloc(l->descriptions, l->cap * sizeof *l->descriptions);
         }
     }
     l->keys[l->n] = tc_event_key(c, ev);
@@ -464,8 +455,8 @@ int tc_compare_with_model(const char *label, const tc_expected *e, const tc_read
 
     /* Thread starts: the same set (a subset while the model is ahead of the file), and each
      * before the first event of its thread. */
-    uint64_t *want = xrealloc(NULL, (n_expected + 1) * sizeof *want);
-    uint64_t *got = xrealloc(NULL, (res->n + 1) * sizeof *got);
+    uint64_t *want = tk_xrealloc(NULL, (n_expected + 1) * sizeof *want);
+    uint64_t *got = tk_xrealloc(NULL, (res->n + 1) * sizeof *got);
     size_t n_want = 0, n_got = 0;
     for (i = 0; i < n_expected; i++) {
         if (e->kinds[i] == SPT_EV_THREAD_START) {
@@ -518,7 +509,7 @@ int tc_compare_with_model(const char *label, const tc_expected *e, const tc_read
     return bad ? -1 : 0;
 }
 
-/* ---- files ---------------------------------------------------------------------------------- */
+/* ---- zstd frames ---------------------------------------------------------------------------- */
 
 size_t tc_list_frames(const uint8_t *data, size_t size, tc_frame_info *frames, size_t max) {
     size_t n = 0, pos = 0;
@@ -540,53 +531,4 @@ size_t tc_list_frames(const uint8_t *data, size_t size, tc_frame_info *frames, s
         pos += fs;
     }
     return n;
-}
-
-uint8_t *tc_slurp(const char *path, size_t *size) {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        return NULL;
-    }
-    uint8_t *buf = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        if (cap - n < 65536) {
-            cap = cap ? cap * 2 : 65536;
-            buf = xrealloc(buf, cap);
-        }
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (got == 0) {
-            break;
-        }
-    }
-    int err = ferror(f);
-    fclose(f);
-    if (err) {
-        free(buf);
-        errno = EIO;
-        return NULL;
-    }
-    *size = n;
-    return buf;
-}
-
-int tc_write_file(const char *path, const void *data, size_t size) {
-    FILE *f = fopen(path, "wb");
-    if (f == NULL) {
-        return -1;
-    }
-    size_t put = fwrite(data, 1, size, f);
-    int rc = fclose(f);
-    return put == size && rc == 0 ? 0 : -1;
-}
-
-const char *tc_tmp_path(const char *name, char *buf, size_t cap) {
-    const char *dir = getenv("TEST_TMPDIR");
-    if (dir != NULL && dir[0] != '\0') {
-        snprintf(buf, cap, "%s/%s", dir, name);
-    } else {
-        snprintf(buf, cap, "/tmp/spprof-test-%ld-%s", (long)getpid(), name);
-    }
-    return buf;
 }

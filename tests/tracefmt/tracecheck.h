@@ -125,13 +125,4 @@ typedef struct {
  * within data is listed last with size 0. */
 size_t tc_list_frames(const uint8_t *data, size_t size, tc_frame_info *frames, size_t max);
 
-/* Reads a whole file; NULL on failure (errno set). */
-uint8_t *tc_slurp(const char *path, size_t *size);
-
-/* Writes a whole file; 0 on success. */
-int tc_write_file(const char *path, const void *data, size_t size);
-
-/* A path under $TEST_TMPDIR (or /tmp) for a scratch file, written into buf. */
-const char *tc_tmp_path(const char *name, char *buf, size_t cap);
-
 #endif /* SPPROF_TESTS_TRACECHECK_H */

@@ -7,14 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void *xrealloc(void *p, size_t size_bytes) {
-    void *q = realloc(p, size_bytes ? size_bytes : 1);
-    if (q == NULL) {
-        fprintf(stderr, "tracegen: out of memory (%zu bytes)\n", size_bytes);
-        abort();
-    }
-    return q;
-}
+#include "tests/tracekit.h"
 
 /* Grows a table indexed by id so that slot `id` exists; new slots are zeroed. */
 static void *grow_table(void *table, uint32_t *cap, uint32_t id, size_t elem_bytes) {
@@ -25,7 +18,7 @@ static void *grow_table(void *table, uint32_t *cap, uint32_t id, size_t elem_byt
     while (new_cap <= id) {
         new_cap *= 2;
     }
-    table = xrealloc(table, (size_t)new_cap * elem_bytes);
+    table = tk_xrealloc(table, (size_t)new_cap * elem_bytes);
     memset((char *)table + (size_t)*cap * elem_bytes, 0, (size_t)(new_cap - *cap) * elem_bytes);
     *cap = new_cap;
     return table;
@@ -69,7 +62,7 @@ void tg_model_free(tg_model *m) {
 static spt_event *add_event(tg_model *m, spt_event_kind kind, uint64_t time_ns, uint32_t thread) {
     if (m->n_events == m->cap_events) {
         m->cap_events = m->cap_events ? m->cap_events * 2 : 256;
-        m->events = xrealloc(m->events, m->cap_events * sizeof *m->events);
+        m->events = tk_xrealloc(m->events, m->cap_events * sizeof *m->events);
     }
     spt_event *ev = &m->events[m->n_events++];
     memset(ev, 0, sizeof *ev);
@@ -112,7 +105,7 @@ uint32_t tg_string(tg_model *m, const void *bytes, size_t len) {
     if (check_id(m, "string", id, m->n_strings, same)) {
         m->strings = grow_table(m->strings, &m->cap_strings, id, sizeof *m->strings);
         free(m->strings[id].bytes);
-        m->strings[id].bytes = xrealloc(NULL, len + 1);
+        m->strings[id].bytes = tk_xrealloc(NULL, len + 1);
         memcpy(m->strings[id].bytes, bytes, len);
         m->strings[id].bytes[len] = '\0';
         m->strings[id].len = len;
@@ -541,7 +534,7 @@ static void gen_definitions(gen_state *g) {
         fail(m, "re-interning a string gave a new id");
     }
     if (g->o->extremes) {
-        char *big = xrealloc(NULL, SPT_MAX_STRING_BYTES);
+        char *big = tk_xrealloc(NULL, SPT_MAX_STRING_BYTES);
         for (size_t j = 0; j < SPT_MAX_STRING_BYTES; j++) {
             big[j] = (char)(tg_rand(&g->rng) >> 56);
         }
@@ -626,7 +619,7 @@ static void gen_definitions(gen_state *g) {
 
     for (int i = 0; i < N_PATHS; i++) {
         size_t depth = 1 + tg_rand_below(&g->rng, g->o->max_depth ? g->o->max_depth : 1);
-        uint32_t *path = xrealloc(NULL, depth * sizeof *path);
+        uint32_t *path = tk_xrealloc(NULL, depth * sizeof *path);
         size_t keep = 0;
         if (i > 0 && tg_rand_below(&g->rng, 2)) { /* share a prefix with an earlier stack */
             int other = (int)tg_rand_below(&g->rng, (uint64_t)i);
