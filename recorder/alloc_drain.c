@@ -17,22 +17,26 @@
 #include "recorder/alloc_sampler.h"
 #include "recorder/alloc_thread.h"
 #include "recorder/heap.h"
+#include "recorder/live_set.h"
+#include "recorder/stamp.h"
+#include "recorder/wake.h"
 
 /* A thread whose counters stood still this long is asked whether it still exists. */
 #define LIVENESS_PERIOD_NS 1000000000u
 
 /* One cached stack: the raw addresses (in the arena) and the stack id they interned to. */
 typedef struct {
-    uint64_t hash;   /* 0 = empty slot */
-    size_t offset;   /* first address in the arena */
-    uint32_t n_pcs;  /* addresses */
-    uint32_t flags;  /* SP_ALLOC_EVENT_TRUNCATED or 0 */
-    uint32_t stack;  /* stack id in the current writer */
+    uint64_t hash;  /* 0 = empty slot */
+    size_t offset;  /* first address in the arena */
+    uint32_t n_pcs; /* addresses */
+    uint32_t flags; /* SP_ALLOC_EVENT_TRUNCATED or 0 */
+    uint32_t stack; /* stack id in the current writer */
 } stack_entry;
 
 /* One thread's next event in the merge. */
 typedef struct {
-    uint64_t time_ns;
+    uint64_t stamp;   /* the event's, which orders the merge */
+    uint64_t time_ns; /* the same instant in CLOCK_MONOTONIC */
     sp_alloc_thread *t;
     sp_ring *ring;
     const sp_alloc_event *e;
@@ -50,18 +54,14 @@ static struct {
     uint64_t *arena;
     size_t arena_len;
     size_t arena_cap;
-    head *heap; /* min-heap on time_ns */
+    sp_stamp_clock clock; /* converts the hooks' stamps (stamp.h) */
+    head *heap;           /* min-heap on stamp */
     size_t heap_len;
     size_t heap_cap;
+    sp_live_set live;           /* "all": blocks whose ALLOC is written and FREE is not */
     uint64_t recorded;          /* ALLOC records written this recording */
     uint64_t truncated_pending; /* ALLOC stacks cut at max_depth, not yet in a DROPS record */
 } d;
-
-static uint64_t monotonic_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 void sp_alloc_drain_release(void) {
     d.writer = NULL;
@@ -71,6 +71,7 @@ void sp_alloc_drain_release(void) {
     d.stacks = NULL;
     d.arena = NULL;
     d.heap = NULL;
+    sp_live_set_clear(&d.live);
     d.stacks_mask = d.stacks_used = d.arena_len = d.arena_cap = 0;
     d.heap_len = d.heap_cap = 0;
     d.recorded = 0;
@@ -146,10 +147,10 @@ static uint32_t stack_of(const sp_alloc_sink *s, const sp_alloc_event *e) {
 static void heap_sift_down(size_t i) {
     for (;;) {
         size_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < d.heap_len && d.heap[l].time_ns < d.heap[m].time_ns) {
+        if (l < d.heap_len && d.heap[l].stamp < d.heap[m].stamp) {
             m = l;
         }
-        if (r < d.heap_len && d.heap[r].time_ns < d.heap[m].time_ns) {
+        if (r < d.heap_len && d.heap[r].stamp < d.heap[m].stamp) {
             m = r;
         }
         if (m == i) {
@@ -163,7 +164,7 @@ static void heap_sift_down(size_t i) {
 }
 
 static void heap_sift_up(size_t i) {
-    while (i > 0 && d.heap[(i - 1) / 2].time_ns > d.heap[i].time_ns) {
+    while (i > 0 && d.heap[(i - 1) / 2].stamp > d.heap[i].stamp) {
         head tmp = d.heap[i];
         d.heap[i] = d.heap[(i - 1) / 2];
         d.heap[(i - 1) / 2] = tmp;
@@ -185,39 +186,44 @@ static int peek_event(sp_alloc_thread *t, sp_ring *ring, uint64_t start_ns, uint
             sp_ring_release(ring);
             continue;
         }
-        if (e->time_ns > cutoff) {
+        if (e->stamp > cutoff) {
             return 0; /* left for the next drain: an older event may still be on its way */
         }
-        if (e->time_ns < start_ns) {
+        uint64_t time_ns = sp_stamp_to_mono_ns(&d.clock, e->stamp);
+        if (time_ns < start_ns) {
             sp_ring_release(ring); /* committed by a hook still running when the previous
                                       recording stopped: not this trace's */
             continue;
         }
-        *h = (head){e->time_ns, t, ring, e, size};
+        *h = (head){e->stamp, time_ns, t, ring, e, size};
         return 1;
     }
-}
-
-static void release_event(head *h) {
-    sp_ring_release(h->ring);
-    atomic_store_explicit(&h->t->drained_bytes,
-                          atomic_load_explicit(&h->t->drained_bytes, memory_order_relaxed) +
-                              h->size_bytes,
-                          memory_order_relaxed);
 }
 
 static int write_event(const sp_alloc_sink *s, const head *h) {
     sp_alloc_thread *t = h->t;
     const sp_alloc_event *e = h->e;
-    uint64_t time_ns = e->time_ns > s->start_mono_ns ? e->time_ns - s->start_mono_ns : 0;
+    uint64_t time_ns = h->time_ns > s->start_mono_ns ? h->time_ns - s->start_mono_ns : 0;
     if (t->trace_thread == 0) {
-        t->trace_thread = s->thread_of(s->ctx, t->os_tid, e->time_ns, &t->own_definition);
+        t->trace_thread = s->thread_of(s->ctx, t->os_tid, h->time_ns, &t->own_definition);
         if (t->trace_thread == 0) {
             return -1;
         }
     }
+    /* In "all" mode the hooks record every free; only those of blocks this trace holds are
+     * written. An ALLOC of an address still live means its FREE was dropped (a full ring): it is
+     * written first, so ALLOC and FREE alternate as under sampling (heap.c). If the set cannot
+     * grow, the ALLOC is still written and its block will read as live. */
+    int track_live = sp_heap_mode() == SPT_ALLOC_ALL;
     if (e->kind == SP_ALLOC_EVENT_FREE) {
+        if (track_live && !sp_live_set_remove(&d.live, e->address)) {
+            return 0;
+        }
         return spt_writer_free(s->w, t->trace_thread, time_ns, e->address) == SPT_OK ? 0 : -1;
+    }
+    if (track_live && sp_live_set_insert(&d.live, e->address) == 1 &&
+        spt_writer_free(s->w, t->trace_thread, time_ns, e->address) != SPT_OK) {
+        return -1;
     }
     uint32_t stack = stack_of(s, e);
     if (stack == 0 && e->n_pcs > 0) {
@@ -266,7 +272,7 @@ static int merge(const sp_alloc_sink *s, uint64_t cutoff) {
         if (write_event(s, top) != 0) {
             return -1;
         }
-        release_event(top);
+        sp_ring_release(top->ring);
         if (peek_event(top->t, top->ring, s->start_mono_ns, cutoff, top)) {
             heap_sift_down(0);
         } else {
@@ -375,8 +381,8 @@ static int report_and_reclaim(const sp_alloc_sink *s, uint64_t now) {
         spt_writer_drops(s->w, time_ns, SPT_DROP_ALLOC_RING_FULL, new_drops) != SPT_OK) {
         return -1;
     }
-    if (d.truncated_pending > 0 && spt_writer_drops(s->w, time_ns, SPT_DROP_TRUNCATED_STACK,
-                                                    d.truncated_pending) != SPT_OK) {
+    if (d.truncated_pending > 0 &&
+        spt_writer_drops(s->w, time_ns, SPT_DROP_TRUNCATED_STACK, d.truncated_pending) != SPT_OK) {
         return -1;
     }
     d.truncated_pending = 0;
@@ -389,6 +395,7 @@ static int report_and_reclaim(const sp_alloc_sink *s, uint64_t now) {
 static void start_writer(spt_writer *writer) {
     sp_alloc_drain_release();
     d.writer = writer;
+    sp_stamp_clock_start(&d.clock);
     for (sp_alloc_thread *t = atomic_load_explicit(&sp_alloc_threads, memory_order_acquire);
          t != NULL; t = t->next) {
         t->trace_thread = 0;
@@ -417,9 +424,21 @@ int sp_alloc_drain(const sp_alloc_sink *sink, int final) {
     /* The cutoff is read before any ring: an event stamped at or before it was committed
      * before its stamp was taken, hence before this read, so the peeks below see it. Any event
      * that must come after it (the ALLOC that reuses a freed address) is stamped later. */
-    uint64_t now = monotonic_ns();
+    uint64_t now;
+    uint64_t cutoff = sp_stamp_calibrate(&d.clock, &now);
     atomic_thread_fence(memory_order_seq_cst);
-    if (merge(sink, final ? UINT64_MAX : now) != 0) {
+    int merged = merge(sink, final ? UINT64_MAX : cutoff);
+    /* The merge may stop at an entry it leaves for later (a cutoff, a full trace): what it
+     * released before that goes back to the producers now, not at the next batch. */
+    for (sp_alloc_thread *t = atomic_load_explicit(&sp_alloc_threads, memory_order_acquire);
+         t != NULL; t = t->next) {
+        sp_ring *ring = atomic_load_explicit(&t->ring, memory_order_acquire);
+        if (ring != NULL) {
+            sp_ring_pause(ring);
+        }
+    }
+    sp_futex_post(&sp_alloc_drained); /* hooks waiting for room try again */
+    if (merged != 0) {
         return -1;
     }
     return report_and_reclaim(sink, now);
@@ -434,6 +453,7 @@ void sp_alloc_drain_discard(void) {
             sp_ring_release(ring);
         }
     }
+    sp_futex_post(&sp_alloc_drained);
 }
 
 void sp_alloc_drain_end(spt_end *end) {
@@ -450,4 +470,8 @@ void sp_alloc_drain_end(spt_end *end) {
 
 uint64_t sp_alloc_drain_recorded(void) {
     return d.recorded;
+}
+
+size_t sp_alloc_drain_live_blocks(void) {
+    return d.live.count;
 }

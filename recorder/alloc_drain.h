@@ -49,6 +49,10 @@ void sp_alloc_drain_end(spt_end *end);
  * Not async-signal-safe. */
 uint64_t sp_alloc_drain_recorded(void);
 
+/* In "all" mode, the blocks whose ALLOC the current writer wrote and whose FREE it has not
+ * (0 under sampling, where the hooks' table holds them). Not async-signal-safe. */
+size_t sp_alloc_drain_live_blocks(void);
+
 /* Frees the drain's caches (their ids belong to the writer that just finished). Not
  * async-signal-safe. */
 void sp_alloc_drain_release(void);

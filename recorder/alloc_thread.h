@@ -21,7 +21,7 @@
  * is stored as unwound, recorder frames included: pcs[skip] is the caller of malloc. Moving the
  * frames down instead cost 5% of a fully traced program's time. */
 typedef struct {
-    uint64_t time_ns;    /* CLOCK_MONOTONIC when committed; the drain merges threads by it */
+    uint64_t stamp;      /* sp_stamp_now() when committed; the drain merges threads by it */
     uint64_t address;    /* the block's address */
     uint64_t size_bytes; /* ALLOC: bytes the program asked for; FREE: 0 */
     uint16_t kind;       /* SP_ALLOC_EVENT_* */
@@ -46,27 +46,30 @@ SP_SIGNAL_SAFE static inline const uint64_t *sp_alloc_event_pcs(const sp_alloc_e
  * the thread is gone and its ring is empty. Fields are grouped by who writes them. */
 typedef struct sp_alloc_thread {
     /* Written by the owning thread only. */
-    uint64_t countdown_bytes;      /* bytes to allocate before the next sample */
-    uint64_t prng;                 /* xorshift64* state */
-    uint64_t produced_bytes;       /* payload bytes committed to the ring, ever */
-    _Atomic(sp_ring *) ring;       /* created on the first recorded event; NULL before */
-    _Atomic uint64_t seen;         /* allocations observed on this thread */
-    _Atomic uint64_t lost;         /* events lost without reaching the ring (no ring, no memory) */
-    _Atomic uint64_t drops_base;   /* drops (ring full + lost) when this recording started */
-    _Atomic uint64_t generation;   /* sp_alloc_generation that seen and drops_base belong to */
-    int os_tid;                    /* kernel thread id */
+    uint64_t countdown_bytes;    /* bytes to allocate before the next sample */
+    uint64_t prng;               /* xorshift64* state */
+    uint64_t no_wait_until_ns;   /* "all": the writer kept it waiting in vain; drop until then */
+    _Atomic(sp_ring *) ring;     /* created on the first recorded event; NULL before */
+    _Atomic uint64_t seen;       /* allocations observed on this thread */
+    _Atomic uint64_t lost;       /* events lost without reaching the ring (no ring, no memory) */
+    _Atomic uint64_t drops_base; /* drops (ring full + lost) when this recording started */
+    _Atomic uint64_t generation; /* sp_alloc_generation that seen and drops_base belong to */
+    int os_tid;                  /* kernel thread id */
     /* Written by the writer thread, read by the owner. */
-    _Atomic uint64_t drained_bytes; /* payload bytes the writer has released, ever */
-    _Atomic int wake_pending;       /* the owner asked the writer to drain early */
+    _Atomic int wake_pending; /* the owner asked the writer to drain early */
     /* Writer thread only. */
-    uint32_t trace_thread;    /* thread id in the trace; 0 until the first event is written */
-    int own_definition;       /* the drain defined that thread itself (so it ends it too) */
-    uint64_t reported_drops;  /* drops already written as DROPS records... */
+    uint32_t trace_thread;        /* thread id in the trace; 0 until the first event is written */
+    int own_definition;           /* the drain defined that thread itself (so it ends it too) */
+    uint64_t reported_drops;      /* drops already written as DROPS records... */
     uint64_t reported_generation; /* ...in this recording (sp_alloc_generation) */
-    uint64_t seen_at_check;   /* seen when liveness was last checked */
-    uint64_t checked_ns;      /* when liveness was last checked */
+    uint64_t seen_at_check;       /* seen when liveness was last checked */
+    uint64_t checked_ns;          /* when liveness was last checked */
     struct sp_alloc_thread *next; /* set before publication; later changed by the writer only */
 } sp_alloc_thread;
+
+/* Posted (sp_futex_post) by the drain after every pass, when it has handed ring space back: a
+ * hook waiting for room in "all" mode sleeps on it. */
+extern _Atomic uint32_t sp_alloc_drained;
 
 /* Head of the list of sp_alloc_thread, newest first. Threads push themselves with a CAS; only
  * the writer thread unlinks. */

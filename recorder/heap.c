@@ -20,6 +20,8 @@
 #include "recorder/alloc_sampler.h"
 #include "recorder/alloc_thread.h"
 #include "recorder/sampler.h"
+#include "recorder/stamp.h"
+#include "recorder/wake.h"
 
 /* Frames the hook itself adds before the program's (unw_backtrace, this file, preload.c); the
  * caller's frame is looked for among the first SKIP_SLACK. */
@@ -32,12 +34,20 @@
 #define RING_BYTES_SAMPLED (1u << 20)
 #define RING_BYTES_ALL     (32u << 20)
 #define WAKE_FRACTION      8u /* ask for an early drain when a ring is 1/8 full */
+/* "all" promises every event: a full ring makes the hook wait for the writer (heaptrack's pipe
+ * blocks the same way) rather than drop. The wait is bounded, because the thread may hold
+ * something the writer needs (the loader's lock, inside the program's dl_iterate_phdr
+ * callback): after WAIT_LIMIT_NS in vain the event is dropped, counted, and the thread drops
+ * rather than waits for as long again. */
+#define WAIT_LIMIT_NS (1000u * 1000u * 1000u)
+#define WAIT_SLICE_NS (10u * 1000u * 1000u)
 
 atomic_int sp_heap_active;
 _Atomic(sp_alloc_thread *) sp_alloc_threads;
 uint64_t sp_alloc_reclaimed_seen;
 uint64_t sp_alloc_reclaimed_drops;
 _Atomic uint64_t sp_alloc_generation;
+_Atomic uint32_t sp_alloc_drained;
 
 /* Written by sp_heap_configure before sp_heap_start publishes them. */
 static spt_alloc_mode mode = SPT_ALLOC_OFF;
@@ -146,15 +156,11 @@ SP_HOOK_SAFE static void count_lost(sp_alloc_thread *t) {
  * rather than at its next 100 ms tick (once per drain: wake_pending). */
 SP_HOOK_SAFE static void commit(sp_alloc_thread *t, sp_ring *ring, sp_alloc_event *e,
                                 size_t bytes) {
-    /* The stamp orders this event against the other threads' (alloc_drain.c). rdtscp was
-     * tried instead of this vDSO call: no faster here, as both wait for earlier instructions. */
-    e->time_ns = monotonic_ns();
+    /* The stamp orders this event against the other threads' (alloc_drain.c). */
+    e->stamp = sp_stamp_now();
     sp_ring_commit(ring, bytes);
-    t->produced_bytes += bytes;
-    if (wake_writer != NULL &&
-        t->produced_bytes - atomic_load_explicit(&t->drained_bytes, memory_order_relaxed) >
-            ring_bytes / WAKE_FRACTION &&
-        !atomic_load_explicit(&t->wake_pending, memory_order_relaxed)) {
+    if (wake_writer != NULL && !atomic_load_explicit(&t->wake_pending, memory_order_relaxed) &&
+        sp_ring_used_above(ring, ring_bytes / WAKE_FRACTION)) {
         atomic_store_explicit(&t->wake_pending, 1, memory_order_relaxed);
         wake_writer();
     }
@@ -162,9 +168,42 @@ SP_HOOK_SAFE static void commit(sp_alloc_thread *t, sp_ring *ring, sp_alloc_even
 
 /* ---- recording ----------------------------------------------------------------------------- */
 
+/* Room for an event of up to bytes, or NULL when it must be dropped (counted by the ring). Under
+ * sampling a full ring drops at once: the program is never kept waiting. In "all" mode the
+ * thread waits for the writer, within WAIT_LIMIT_NS. */
+SP_HOOK_SAFE static void *reserve_event(sp_alloc_thread *t, sp_ring *ring, size_t bytes) {
+    void *e = sp_ring_try_reserve(ring, bytes);
+    if (e != NULL || mode != SPT_ALLOC_ALL || wake_writer == NULL) {
+        if (e == NULL) {
+            sp_ring_count_full(ring);
+        }
+        return e;
+    }
+    uint64_t start = monotonic_ns();
+    uint64_t now = start;
+    while (now >= t->no_wait_until_ns && now - start < WAIT_LIMIT_NS &&
+           atomic_load_explicit(&sp_heap_active, memory_order_acquire)) {
+        /* Read before the retry: a pass that ends between the retry and the wait ends the
+         * wait at once. */
+        uint32_t passes = atomic_load_explicit(&sp_alloc_drained, memory_order_acquire);
+        e = sp_ring_try_reserve(ring, bytes);
+        if (e != NULL) {
+            return e;
+        }
+        wake_writer();
+        sp_futex_wait(&sp_alloc_drained, passes, WAIT_SLICE_NS);
+        now = monotonic_ns();
+    }
+    if (now - start >= WAIT_LIMIT_NS) {
+        t->no_wait_until_ns = now + WAIT_LIMIT_NS;
+    }
+    sp_ring_count_full(ring);
+    return NULL;
+}
+
 /* Returns 1 when the FREE is in the ring, 0 when the ring was full (the ring counts it). */
 SP_HOOK_SAFE static int record_free(sp_alloc_thread *t, sp_ring *ring, uint64_t address) {
-    sp_alloc_event *e = sp_ring_reserve(ring, sizeof *e);
+    sp_alloc_event *e = reserve_event(t, ring, sizeof *e);
     if (e == NULL) {
         return 0;
     }
@@ -230,7 +269,10 @@ SP_HOOK_SAFE static void record_alloc(sp_alloc_thread *t, uint64_t address, uint
         count_lost(t);
         return;
     }
-    int inserted = sp_alloc_table_insert(address);
+    /* Under sampling the hooks' table decides which frees are recorded. In "all" mode every
+     * free is, and the drain keeps the live set instead (live_set.h). */
+    int use_table = mode == SPT_ALLOC_SAMPLED;
+    int inserted = use_table ? sp_alloc_table_insert(address) : 0;
     if (inserted < 0) {
         count_lost(t); /* without a table entry its free could not be recorded */
         return;
@@ -243,9 +285,11 @@ SP_HOOK_SAFE static void record_alloc(sp_alloc_thread *t, uint64_t address, uint
         return;
     }
     uint32_t capacity = max_depth + SKIP_SLACK;
-    sp_alloc_event *e = sp_ring_reserve(ring, sp_alloc_event_bytes(capacity));
+    sp_alloc_event *e = reserve_event(t, ring, sp_alloc_event_bytes(capacity));
     if (e == NULL) {
-        sp_alloc_table_remove(address); /* dropped (counted by the ring): its free is not ours */
+        if (use_table) {
+            sp_alloc_table_remove(address); /* dropped (counted): its free is not ours */
+        }
         return;
     }
     /* A SIGPROF meanwhile finds the busy flag set and does not re-enter libunwind here. */
@@ -307,7 +351,14 @@ SP_HOOK_SAFE int sp_heap_before_free(void *p) {
     sp_alloc_thread *t = state_of_this_thread();
     sp_sampler_set_busy(1);
     int recorded = 0;
-    if (sp_alloc_table_remove(address)) {
+    if (mode == SPT_ALLOC_ALL) {
+        /* No table: the drain drops the FREE of a block it never wrote (live_set.h). */
+        sp_ring *ring = t != NULL ? thread_ring(t) : NULL;
+        recorded = ring != NULL && record_free(t, ring, address);
+        if (ring == NULL && t != NULL) {
+            count_lost(t);
+        }
+    } else if (sp_alloc_table_remove(address)) {
         sp_ring *ring = t != NULL ? thread_ring(t) : NULL;
         recorded = ring != NULL && record_free(t, ring, address);
         if (!recorded) {
@@ -470,6 +521,7 @@ int sp_heap_configure(const sp_heap_config *config, const char **why) {
     if (mode == SPT_ALLOC_OFF) {
         return 0;
     }
+    sp_stamp_init();
     if (sp_alloc_table_init(mode == SPT_ALLOC_SAMPLED) != 0) {
         *why = "cannot map the live-allocation table";
         return -1;
@@ -480,8 +532,8 @@ int sp_heap_configure(const sp_heap_config *config, const char **why) {
         /* dlpi_addr is the load bias, which for a shared object is its base address. */
         dl_iterate_phdr(find_own_text, &base);
     }
-    if (!atfork_registered && pthread_atfork(before_fork, after_fork_in_parent,
-                                             after_fork_in_child) == 0) {
+    if (!atfork_registered &&
+        pthread_atfork(before_fork, after_fork_in_parent, after_fork_in_child) == 0) {
         atfork_registered = 1;
     }
     return 0;

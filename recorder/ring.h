@@ -32,6 +32,14 @@ SP_SIGNAL_SAFE size_t sp_ring_max_entry_bytes(const sp_ring *ring);
  * Producer only, not re-entrant. Async-signal-safe. */
 SP_SIGNAL_SAFE void *sp_ring_reserve(sp_ring *ring, size_t max_bytes);
 
+/* Producer: sp_ring_reserve without counting a drop when the ring is too full, for a producer
+ * that will wait for room and try again (sp_ring_count_full when it gives up).
+ * Async-signal-safe. */
+SP_SIGNAL_SAFE void *sp_ring_try_reserve(sp_ring *ring, size_t max_bytes);
+
+/* Producer: counts one entry dropped because the ring stayed full. Async-signal-safe. */
+SP_SIGNAL_SAFE void sp_ring_count_full(sp_ring *ring);
+
 /* Producer: publishes the entry last reserved, with its final size (at most the size reserved).
  * Async-signal-safe. */
 SP_SIGNAL_SAFE void sp_ring_commit(sp_ring *ring, size_t size_bytes);
@@ -45,12 +53,22 @@ SP_SIGNAL_SAFE void sp_ring_count_drop(sp_ring *ring);
  * thread); it takes no lock. Not async-signal-safe. */
 const void *sp_ring_peek(sp_ring *ring, size_t *size_bytes);
 
-/* Consumer: frees the entry returned by the last sp_ring_peek. Not async-signal-safe. */
+/* Consumer: frees the entry returned by the last sp_ring_peek. The producer sees freed bytes in
+ * batches (a sixteenth of the ring), at the latest when a peek finds the ring empty or at
+ * sp_ring_pause. Not async-signal-safe. */
 void sp_ring_release(sp_ring *ring);
+
+/* Consumer: hands every released byte back to the producer now. Call it when leaving a ring
+ * that is not empty (an entry left for later). Not async-signal-safe. */
+void sp_ring_pause(sp_ring *ring);
+
+/* Producer: are more than bytes of the ring in use? Cheap while the answer is no: it reads the
+ * consumer's position only when its cached copy says yes. Async-signal-safe. */
+SP_SIGNAL_SAFE int sp_ring_used_above(sp_ring *ring, size_t bytes);
 
 /* Producer: is more than half of the ring in use? The producer then wakes the consumer early.
  * Async-signal-safe. */
-SP_SIGNAL_SAFE int sp_ring_half_full(const sp_ring *ring);
+SP_SIGNAL_SAFE int sp_ring_half_full(sp_ring *ring);
 
 /* Empties the ring and zeroes its drop counters, for reuse by another thread. Neither side may
  * be using it. Not async-signal-safe. */

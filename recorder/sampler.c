@@ -21,17 +21,17 @@
  * an access is one %fs-relative load; the general-dynamic model could call __tls_get_addr,
  * which may allocate, from the handler. */
 static __thread sp_sampler_thread *tls_thread __attribute__((tls_model("initial-exec")));
-static __thread int tls_busy __attribute__((tls_model("initial-exec")));
+__thread int sp_sampler_tls_busy __attribute__((tls_model("initial-exec")));
 static __thread int tls_in_dl __attribute__((tls_model("initial-exec")));
 
-static _Atomic int g_mode;              /* sp_sampler_mode */
-static int g_signo;                     /* 0 until installed */
-static int g_unwind;                    /* sp_unwind_method */
-static uint64_t g_interval_ns;          /* for timers armed after install */
-static unsigned char *g_base;           /* registry slots, for validating si_value */
-static size_t g_stride;                 /* bytes per slot */
-static size_t g_capacity;               /* slots reserved */
-static const _Atomic size_t *g_count;   /* slots ever handed out */
+static _Atomic int g_mode;            /* sp_sampler_mode */
+static int g_signo;                   /* 0 until installed */
+static int g_unwind;                  /* sp_unwind_method */
+static uint64_t g_interval_ns;        /* for timers armed after install */
+static unsigned char *g_base;         /* registry slots, for validating si_value */
+static size_t g_stride;               /* bytes per slot */
+static size_t g_capacity;             /* slots reserved */
+static const _Atomic size_t *g_count; /* slots ever handed out */
 
 SP_SIGNAL_SAFE static int current_tid(void) {
     return (int)syscall(SYS_gettid); /* a bare system call: safe in a handler */
@@ -42,13 +42,9 @@ SP_SIGNAL_SAFE size_t sp_sampler_entry_bytes(uint32_t max_depth) {
 }
 
 SP_SIGNAL_SAFE int sp_sampler_set_busy(int busy) {
-    int previous = tls_busy;
-    tls_busy = busy;
+    int previous = sp_sampler_tls_busy;
+    sp_sampler_tls_busy = busy;
     return previous;
-}
-
-SP_SIGNAL_SAFE int sp_sampler_busy(void) {
-    return tls_busy;
 }
 
 SP_SIGNAL_SAFE int sp_sampler_set_in_dl(int in_dl) {
@@ -145,8 +141,7 @@ SP_SIGNAL_SAFE static void take_sample(sp_sampler_thread *t, void *ucontext, uin
             }
         }
     }
-    atomic_fetch_add_explicit(&t->handler_ns, sp_monotonic_ns() - start_ns,
-                              memory_order_relaxed);
+    atomic_fetch_add_explicit(&t->handler_ns, sp_monotonic_ns() - start_ns, memory_order_relaxed);
 }
 
 SP_SIGNAL_SAFE static void on_signal(int signo, siginfo_t *info, void *ucontext) {
@@ -164,8 +159,7 @@ SP_SIGNAL_SAFE static void on_signal(int signo, siginfo_t *info, void *ucontext)
             int overrun = timer_getoverrun(t->timer);
             weight = 1u + (overrun > 0 ? (uint64_t)overrun : 0u);
         }
-    } else if (mode == SP_SAMPLER_WALL && info->si_code == SI_QUEUE &&
-               info->si_pid == getpid()) {
+    } else if (mode == SP_SAMPLER_WALL && info->si_code == SI_QUEUE && info->si_pid == getpid()) {
         t = valid_slot(info->si_value.sival_ptr);
         if (t != NULL) {
             weight = atomic_exchange(&t->wall_weight, 0);
@@ -185,14 +179,14 @@ SP_SIGNAL_SAFE static void on_signal(int signo, siginfo_t *info, void *ucontext)
             tls_thread = t; /* adopted thread: remember it for later signals */
         }
         if (!atomic_load(&t->stopped) && weight > 0) {
-            if (tls_busy || tls_in_dl) {
+            if (sp_sampler_tls_busy || tls_in_dl) {
                 /* Inside the recorder (its locks, its unwinder) or inside dlopen (the loader
                  * lock libunwind would take): do not re-enter, count it. */
                 atomic_fetch_add_explicit(&t->dropped_busy, 1, memory_order_relaxed);
             } else {
-                tls_busy = 1;
+                sp_sampler_tls_busy = 1;
                 take_sample(t, ucontext, weight);
-                tls_busy = 0;
+                sp_sampler_tls_busy = 0;
             }
         }
         atomic_store(&t->wall_pending, 0);
@@ -281,8 +275,8 @@ static int arm_timer(sp_sampler_thread *t, clockid_t clock, int tid, sp_sampler_
 
 int sp_sampler_probe_thread_timer(int force_refuse, sp_sampler_error *err) {
     if (force_refuse) {
-        *err = (sp_sampler_error){"per-thread CPU timers refused (SPPROF_TEST_PROCESS_TIMER)",
-                                  EPERM};
+        *err =
+            (sp_sampler_error){"per-thread CPU timers refused (SPPROF_TEST_PROCESS_TIMER)", EPERM};
         return -1;
     }
     struct sigevent sev;
@@ -356,7 +350,7 @@ void sp_sampler_stop_thread(sp_sampler_thread *t) {
     /* A handler that started before `stopped` was set may still be writing to the ring. Wait for
      * it, unless it is this very thread's handler that we interrupted (exit() called from another
      * signal handler during a sample): that one cannot finish until we return. */
-    if (tls_thread == t && tls_busy) {
+    if (tls_thread == t && sp_sampler_tls_busy) {
         return;
     }
     while (atomic_load(&t->in_handler)) {

@@ -49,15 +49,15 @@ typedef struct {
     uint32_t max_depth; /* frames captured per sample */
     int os_tid;         /* kernel thread id; 0 while the slot is free */
     uint64_t stack_hi;  /* frame-pointer unwinding: frames lie below this address; 0 = unknown */
-    _Atomic uint64_t sp_seen; /* stack_hi unknown: a stack pointer the handler saw there */
-    timer_t timer;            /* CPU-time timer of this thread (SP_SAMPLER_THREAD_CPU) */
-    _Atomic int timer_armed;  /* the timer exists and must be deleted (exactly once) */
-    _Atomic int live;         /* sampled: set by sp_sampler_start_*, cleared by stop */
-    _Atomic int in_handler;   /* the handler is running on this thread right now */
-    _Atomic int stopped;      /* set by sp_sampler_stop_thread; the handler then does nothing */
-    _Atomic uint64_t wall_weight;    /* wall: intervals the next requested sample stands for */
-    _Atomic int wall_pending;        /* wall: a request is on its way and not yet handled */
-    _Atomic uint64_t handler_ns;     /* wall time spent in the handler, a proxy for its CPU */
+    _Atomic uint64_t sp_seen;     /* stack_hi unknown: a stack pointer the handler saw there */
+    timer_t timer;                /* CPU-time timer of this thread (SP_SAMPLER_THREAD_CPU) */
+    _Atomic int timer_armed;      /* the timer exists and must be deleted (exactly once) */
+    _Atomic int live;             /* sampled: set by sp_sampler_start_*, cleared by stop */
+    _Atomic int in_handler;       /* the handler is running on this thread right now */
+    _Atomic int stopped;          /* set by sp_sampler_stop_thread; the handler then does nothing */
+    _Atomic uint64_t wall_weight; /* wall: intervals the next requested sample stands for */
+    _Atomic int wall_pending;     /* wall: a request is on its way and not yet handled */
+    _Atomic uint64_t handler_ns;  /* wall time spent in the handler, a proxy for its CPU */
     _Atomic uint64_t dropped_busy;   /* samples that arrived inside the recorder or dlopen */
     _Atomic uint64_t dropped_noring; /* samples lost because the thread had no ring */
 } sp_sampler_thread;
@@ -72,7 +72,7 @@ typedef struct {
 /* What every thread shares. */
 typedef struct {
     sp_sampler_mode mode;
-    int signo;           /* the signal timers and requests send (SIGPROF unless --signal) */
+    int signo; /* the signal timers and requests send (SIGPROF unless --signal) */
     sp_unwind_method unwind;
     uint64_t interval_ns;
 } sp_sampler_config;
@@ -141,9 +141,16 @@ SP_SIGNAL_SAFE size_t sp_sampler_entry_bytes(uint32_t max_depth);
  * previous value. Async-signal-safe. */
 SP_SIGNAL_SAFE int sp_sampler_set_busy(int busy);
 
+/* The flag behind sp_sampler_busy. Exposed (initial-exec: one %fs-relative load) only so that
+ * the check inlines into the malloc hooks, which read it on every allocation; write it through
+ * sp_sampler_set_busy. */
+extern __thread int sp_sampler_tls_busy __attribute__((tls_model("initial-exec")));
+
 /* The calling thread's "inside the recorder" flag, as set by sp_sampler_set_busy: the malloc
  * hooks (heap.c) read it on every call. Async-signal-safe. */
-SP_SIGNAL_SAFE int sp_sampler_busy(void);
+SP_SIGNAL_SAFE static inline int sp_sampler_busy(void) {
+    return sp_sampler_tls_busy;
+}
 
 /* Sets or clears the calling thread's "inside dlopen/dlclose" flag: libunwind would need the
  * loader's lock, which this thread may hold, so samples are dropped (counted as busy). Returns
