@@ -51,41 +51,61 @@ static int names_lib(const char *value, const char *lib) {
     return 0;
 }
 
+/* What a followed child must see, compared with the environment it would get. */
+typedef struct {
+    const char *lib;            /* this library's path, as LD_PRELOAD must name it */
+    const char *ours[MAX_OURS]; /* our SPPROF_* entries of environ */
+    size_t n_ours;
+    const char *their_preload; /* in's LD_PRELOAD value, or NULL */
+    int preload_ok;            /* their_preload names lib */
+} wanted;
+
+/* Fills *w for environment in. Returns 1 when in carries everything, 0 when something is
+ * missing, -1 when children are not followed (or our library cannot be named). */
+static int inspect(char *const in[], wanted *w) {
+    if (!sp_recording_follows_children() || in == NULL) {
+        return -1;
+    }
+    Dl_info info;
+    if (dladdr((void *)sp_exec_env, &info) == 0 || info.dli_fname == NULL) {
+        return -1;
+    }
+    w->lib = info.dli_fname;
+    w->n_ours = 0;
+    for (size_t i = 0; environ[i] != NULL && w->n_ours < MAX_OURS; i++) {
+        if (strncmp(environ[i], "SPPROF_", 7) == 0) {
+            w->ours[w->n_ours++] = environ[i];
+        }
+    }
+    w->their_preload = find(in, "LD_PRELOAD=");
+    w->preload_ok = w->their_preload != NULL && names_lib(w->their_preload, w->lib);
+    int all = w->preload_ok;
+    for (size_t i = 0; i < w->n_ours && all; i++) {
+        all = contains(in, w->ours[i]);
+    }
+    return all;
+}
+
+int sp_exec_env_follows(char *const envp[]) {
+    wanted w;
+    return inspect(envp != NULL ? envp : environ, &w) == 1;
+}
+
 char *const *sp_exec_env(char *const envp[], sp_exec_env_mem *mem) {
     mem->map = NULL;
     mem->map_bytes = 0;
     char *const *in = envp != NULL ? envp : environ;
-    if (!sp_recording_follows_children() || in == NULL) {
-        return envp;
-    }
-    Dl_info info;
-    if (dladdr((void *)sp_exec_env, &info) == 0 || info.dli_fname == NULL) {
-        return envp;
-    }
-    const char *lib = info.dli_fname;
-    /* What the child must see: our SPPROF_* entries, and LD_PRELOAD naming our library. */
-    const char *ours[MAX_OURS];
-    size_t n_ours = 0;
-    for (size_t i = 0; environ[i] != NULL && n_ours < MAX_OURS; i++) {
-        if (strncmp(environ[i], "SPPROF_", 7) == 0) {
-            ours[n_ours++] = environ[i];
-        }
-    }
-    const char *their_preload = find(in, "LD_PRELOAD=");
-    int preload_ok = their_preload != NULL && names_lib(their_preload, lib);
-    int all = preload_ok;
-    for (size_t i = 0; i < n_ours && all; i++) {
-        all = contains(in, ours[i]);
-    }
-    if (all) {
-        return envp;
+    wanted w;
+    if (inspect(in, &w) != 0) {
+        return envp; /* complete already, or not following */
     }
     size_t n_in = 0, bytes = 0;
     for (; in[n_in] != NULL; n_in++) {
         bytes += strlen(in[n_in]) + 1;
     }
-    bytes += strlen("LD_PRELOAD=") + strlen(lib) + 1 + (their_preload ? strlen(their_preload) : 0) + 1;
-    size_t slots = n_in + n_ours + 2;
+    bytes += strlen("LD_PRELOAD=") + strlen(w.lib) + 1 +
+             (w.their_preload ? strlen(w.their_preload) : 0) + 1;
+    size_t slots = n_in + w.n_ours + 2;
     size_t total = slots * sizeof(char *) + bytes;
     void *map = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (map == MAP_FAILED) {
@@ -95,19 +115,19 @@ char *const *sp_exec_env(char *const envp[], sp_exec_env_mem *mem) {
     char *strings = (char *)map + slots * sizeof(char *);
     size_t k = 0;
     for (size_t i = 0; i < n_in; i++) {
-        if (!is_ours(in[i]) || (strncmp(in[i], "LD_PRELOAD=", 11) == 0 && preload_ok)) {
+        if (!is_ours(in[i]) || (strncmp(in[i], "LD_PRELOAD=", 11) == 0 && w.preload_ok)) {
             out[k++] = in[i];
         }
     }
-    for (size_t i = 0; i < n_ours; i++) {
-        out[k++] = (char *)ours[i];
+    for (size_t i = 0; i < w.n_ours; i++) {
+        out[k++] = (char *)w.ours[i];
     }
-    if (!preload_ok) {
+    if (!w.preload_ok) {
         size_t room = total - (size_t)(strings - (char *)map);
-        if (their_preload != NULL && their_preload[0] != '\0') {
-            snprintf(strings, room, "LD_PRELOAD=%s:%s", lib, their_preload);
+        if (w.their_preload != NULL && w.their_preload[0] != '\0') {
+            snprintf(strings, room, "LD_PRELOAD=%s:%s", w.lib, w.their_preload);
         } else {
-            snprintf(strings, room, "LD_PRELOAD=%s", lib);
+            snprintf(strings, room, "LD_PRELOAD=%s", w.lib);
         }
         out[k++] = strings;
     }

@@ -8,7 +8,7 @@
 #include <stddef.h>
 
 typedef struct {
-    void *map;       /* mmap'ed block holding a rebuilt environment, or NULL */
+    void *map; /* mmap'ed block holding a rebuilt environment, or NULL */
     size_t map_bytes;
 } sp_exec_env_mem;
 
@@ -16,6 +16,12 @@ typedef struct {
  * recorder's variables or children are not followed, else a rebuilt copy that lives in *mem.
  * Not async-signal-safe. */
 char *const *sp_exec_env(char *const envp[], sp_exec_env_mem *mem);
+
+/* Will a program started with envp (NULL means environ) as it is be followed: does it carry
+ * LD_PRELOAD naming libspprof.so and every SPPROF_* variable, while this process follows
+ * children? For children libc starts with environ, which the recorder cannot rebuild (popen).
+ * Not async-signal-safe. */
+int sp_exec_env_follows(char *const envp[]);
 
 /* Unmaps a rebuilt environment (after a failed exec or after posix_spawn).
  * Not async-signal-safe. */

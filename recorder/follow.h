@@ -3,8 +3,8 @@
  * exec'd writes OUT.<pid>.<n> (n = 1, 2, ... for successive execs of that pid). Every trace
  * names its parent's in its header (parent_trace) and the parent names it in a CHILD record.
  * Each recording process publishes "pid gen path" in SPPROF_SELF, so the program it execs (same
- * pid) or a child started behind the recorder's back (vfork, posix_spawn, system) finds out who
- * it is. Normal context only. */
+ * pid) or a child started behind the recorder's back (vfork, posix_spawn, system, popen) finds
+ * out who it is. Normal context only. */
 #ifndef SPPROF_RECORDER_FOLLOW_H
 #define SPPROF_RECORDER_FOLLOW_H
 

@@ -1,22 +1,32 @@
 /* interpose.c: the libc functions libspprof.so replaces, each a thin wrapper around the real one
  * (dlsym RTLD_NEXT): pthread_create (register the new thread), pthread_setname_np and prctl
- * (renames), fork and posix_spawn (CHILD records), the exec family (END exec, then follow the
- * new image), _exit, _Exit and quick_exit (finish the trace first), sigaction and signal (share
- * signals with the program), dlopen and dlclose (no unwinding inside the loader). Every wrapper
- * behaves exactly like the real function when nothing is recording. The version script exports
- * these names and nothing else but spprof_*. */
+ * (renames), fork and posix_spawn (CHILD records), system, popen and daemon (CHILD records for
+ * the children libc starts by itself), the exec family (END exec, then follow the new image),
+ * _exit, _Exit and quick_exit (finish the trace first), sigaction and signal (share signals with
+ * the program), dlopen and dlclose (no unwinding inside the loader). Every wrapper behaves
+ * exactly like the real function when nothing is recording. The version script exports these
+ * names and nothing else but spprof_*. */
 #define _GNU_SOURCE
 #include "recorder/interpose.h"
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <paths.h>
+#include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <spawn.h>
 #include <alloca.h>
@@ -30,7 +40,8 @@
 #include "recorder/writer_thread.h"
 
 #define SP_EXPORT __attribute__((visibility("default")))
-#define DLCLOSE_SYNC_NS 1000000000u /* symbolize a library's samples before it goes, 1 s at most */
+/* dlclose: symbolize a library's samples before it goes, waiting 1 s at most. */
+#define DLCLOSE_SYNC_NS 1000000000u
 
 extern char **environ;
 
@@ -47,6 +58,7 @@ typedef int (*fexecve_fn)(int, char *const[], char *const[]);
 typedef int (*execveat_fn)(int, const char *, char *const[], char *const[], int);
 typedef int (*sigaction_fn)(int, const struct sigaction *, struct sigaction *);
 typedef void *(*dlopen_fn)(const char *, int);
+typedef FILE *(*popen_fn)(const char *, const char *);
 typedef int (*dlclose_fn)(void *);
 
 /* Resolved once; _Atomic so a wrapper called before the constructor (another library's
@@ -65,6 +77,7 @@ static struct {
     _Atomic(sigaction_fn) sigaction;
     _Atomic(dlopen_fn) dlopen;
     _Atomic(dlclose_fn) dlclose;
+    _Atomic(popen_fn) popen;
 } real;
 
 static void *next_symbol(const char *name) {
@@ -104,6 +117,7 @@ void sp_interpose_init(void) {
     (void)REAL(sigaction, "sigaction");
     (void)REAL(dlopen, "dlopen");
     (void)REAL(dlclose, "dlclose");
+    (void)REAL(popen, "popen");
 }
 
 SP_SIGNAL_SAFE int sp_real_sigaction(int signo, const struct sigaction *act,
@@ -149,8 +163,8 @@ int sp_create_internal_thread(pthread_t *thread, void *(*start)(void *), void *a
 
 /* ---- threads ------------------------------------------------------------------------------- */
 
-SP_EXPORT int pthread_create(pthread_t *thread, const pthread_attr_t *attr,
-                             void *(*start)(void *), void *arg) {
+SP_EXPORT int pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*start)(void *),
+                             void *arg) {
     pthread_create_fn create = REAL(pthread_create, "pthread_create");
     void *launch = sp_threads_launch_prepare(start, arg);
     if (launch == NULL) {
@@ -221,29 +235,43 @@ SP_EXPORT __attribute__((noreturn)) void quick_exit(int status) {
 
 /* ---- fork and spawn ------------------------------------------------------------------------ */
 
-SP_EXPORT pid_t fork(void) {
+/* fork's parent side: the CHILD record, with errno as fork left it. */
+static pid_t follow_fork(void) {
     pid_t pid = REAL(fork, "fork")(); /* the atfork handlers do the child's side */
     if (pid > 0) {
+        int saved = errno;
         sp_recording_forked(pid);
+        errno = saved;
     }
     return pid;
 }
 
+SP_EXPORT pid_t fork(void) {
+    return follow_fork();
+}
+
+/* posix_spawn and posix_spawnp (search = 1), and system(): the recorder's variables put back
+ * into the environment, and the CHILD record. errno and *pid as the real call leaves them (it
+ * writes *pid only on success). */
 static int spawn_common(int search, pid_t *pid, const char *path,
                         const posix_spawn_file_actions_t *actions, const posix_spawnattr_t *attr,
                         char *const argv[], char *const envp[]) {
+    int saved = errno;
     sp_exec_env_mem mem;
     char *const *env = sp_exec_env(envp, &mem);
     pid_t child = 0;
     spawn_fn fn = search ? REAL(spawnp, "posix_spawnp") : REAL(spawn, "posix_spawn");
+    errno = saved;
     int rc = fn(&child, path, actions, attr, argv, env != NULL ? env : environ);
+    saved = errno;
     sp_exec_env_free(&mem);
     if (rc == 0) {
         sp_recording_spawned(child);
+        if (pid != NULL) {
+            *pid = child;
+        }
     }
-    if (pid != NULL) {
-        *pid = child;
-    }
+    errno = saved;
     return rc;
 }
 
@@ -255,6 +283,198 @@ SP_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_a
 SP_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *actions,
                            const posix_spawnattr_t *attr, char *const argv[], char *const envp[]) {
     return spawn_common(1, pid, file, actions, attr, argv, envp);
+}
+
+/* ---- children libc starts by itself: system, popen, daemon --------------------------------- */
+
+/* glibc's system() and popen() start the shell with its internal __posix_spawn, and daemon()
+ * forks and exits with its internal __fork and _exit: none of them reaches the wrappers above.
+ * The shell records anyway (it finds SPPROF_SELF in environ), but without these the parent's
+ * trace would not name it, and daemon's parent would die without its END record. */
+
+/* system(): glibc's own (2.36, sysdeps/posix/system.c) step by step, spawning through
+ * spawn_common. Wrapping the real one cannot work: the shell's pid never leaves it. Kept as
+ * glibc has it: SIGINT and SIGQUIT ignored while any system() call runs (the first call saves
+ * their dispositions, the last one restores them), SIGCHLD blocked while waiting, the shell
+ * started with the caller's mask and with SIGINT and SIGQUIT at their default unless the caller
+ * ignores them, 127 << 8 and errno when the shell cannot be spawned, the shell killed and
+ * reaped if the thread is cancelled while waiting. Dispositions change through the real
+ * sigaction, as glibc's internal __sigaction does: the recorder's fatal handlers are restored
+ * with the rest. */
+static struct {
+    pthread_mutex_t lock;
+    int calls;                   /* system() calls under way */
+    struct sigaction intr, quit; /* SIGINT and SIGQUIT as the first of them found them */
+} sys = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* The last system() call under way gives SIGINT and SIGQUIT back their dispositions. */
+static void system_release_signals(void) {
+    pthread_mutex_lock(&sys.lock);
+    if (--sys.calls == 0) {
+        sp_real_sigaction(SIGINT, &sys.intr, NULL);
+        sp_real_sigaction(SIGQUIT, &sys.quit, NULL);
+    }
+    pthread_mutex_unlock(&sys.lock);
+}
+
+/* Cancellation while waiting: the shell is killed and reaped, the dispositions released. */
+static void system_cancelled(void *arg) {
+    pid_t pid = *(const pid_t *)arg;
+    int saved = errno;
+    kill(pid, SIGKILL);
+    errno = saved;
+    int state;
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &state);
+    while (waitpid(pid, NULL, 0) == -1 && errno == EINTR) {
+    }
+    pthread_setcancelstate(state, NULL);
+    system_release_signals();
+}
+
+/* Waits for the shell; a cancellation point (waitpid), deferred for the wait as glibc does. */
+static int system_wait(pid_t pid) {
+    int status = -1;
+    pthread_cleanup_push_defer_np(system_cancelled, &pid);
+    if (TEMP_FAILURE_RETRY(waitpid(pid, &status, 0)) != pid) {
+        status = -1;
+    }
+    pthread_cleanup_pop_restore_np(0);
+    return status;
+}
+
+static int do_system(const char *line) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_IGN;
+    sigemptyset(&sa.sa_mask);
+    sigset_t reset;
+    sigemptyset(&reset);
+    pthread_mutex_lock(&sys.lock);
+    if (sys.calls++ == 0) {
+        sp_real_sigaction(SIGINT, &sa, &sys.intr);
+        sp_real_sigaction(SIGQUIT, &sa, &sys.quit);
+    }
+    if (sys.intr.sa_handler != SIG_IGN) {
+        sigaddset(&reset, SIGINT);
+    }
+    if (sys.quit.sa_handler != SIG_IGN) {
+        sigaddset(&reset, SIGQUIT);
+    }
+    pthread_mutex_unlock(&sys.lock);
+    sigset_t omask;
+    sigaddset(&sa.sa_mask, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &sa.sa_mask, &omask);
+
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    posix_spawnattr_setsigmask(&attr, &omask);
+    posix_spawnattr_setsigdefault(&attr, &reset);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+    char *argv[] = {"sh", "-c", "--", (char *)line, NULL};
+    pid_t pid = 0;
+    int rc = spawn_common(0, &pid, "/bin/sh", NULL, &attr, argv, environ);
+    posix_spawnattr_destroy(&attr);
+    /* POSIX: a shell that cannot be started counts as one that did _exit(127). */
+    int status = rc == 0 ? system_wait(pid) : 127 << 8;
+
+    system_release_signals();
+    sigprocmask(SIG_SETMASK, &omask, NULL);
+    if (rc != 0) {
+        errno = rc;
+    }
+    return status;
+}
+
+SP_EXPORT int system(const char *line) {
+    if (line == NULL) {
+        return do_system("exit 0") == 0; /* is there a shell? */
+    }
+    return do_system(line);
+}
+
+/* popen(): the real one, with the shell's pid read back from the stream. Reimplementing popen
+ * would need a stream that fclose and pclose wait on as glibc's do (pclose is fclose there),
+ * which only glibc can make; so the stream stays glibc's own, and with it modes "r", "w" and
+ * "e", other popen streams closed in the child, and pclose's status. glibc keeps the pid after
+ * the FILE and its vtable pointer, struct _IO_proc_file { struct _IO_FILE_plus file; pid_t pid;
+ * ... } (libio/iopopen.c, unchanged since glibc 2.1). That is not an interface, so the pid is
+ * believed only if it is a child of this process not yet waited for: waitid with WNOWAIT reaps
+ * nothing, and as a raw system call it is no cancellation point. If it is not (or SIGCHLD is
+ * ignored and the shell is already gone), there is no CHILD record; nothing else changes. */
+typedef struct {
+    FILE file;
+    const void *vtable;
+    pid_t pid;
+} glibc_proc_file;
+
+static void note_popen_child(FILE *fp) {
+#ifdef __GLIBC__
+    pid_t pid;
+    memcpy(&pid, (const char *)fp + offsetof(glibc_proc_file, pid), sizeof pid);
+    siginfo_t info;
+    if (pid > 0 &&
+        syscall(SYS_waitid, P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT, NULL) == 0 &&
+        sp_exec_env_follows(NULL)) { /* the shell gets environ as it is */
+        sp_recording_spawned(pid);
+    }
+#else
+    (void)fp;
+#endif
+}
+
+SP_EXPORT FILE *popen(const char *command, const char *mode) {
+    FILE *fp = REAL(popen, "popen")(command, mode);
+    if (fp != NULL) {
+        int saved = errno;
+        note_popen_child(fp);
+        errno = saved;
+    }
+    return fp;
+}
+
+/* daemon(): glibc's own (2.36, misc/daemon.c) step by step, but forking and exiting through the
+ * wrappers here, so the child gets its CHILD record and the parent's trace its END (glibc's
+ * internal __fork and _exit reach neither); the child records from the atfork handler, as any
+ * fork child does. As in glibc: /dev/null opened with no cancellation point and used only if it
+ * is the character device 1:3 (else ENODEV), and on failure closed with no cancellation point,
+ * errno as that close leaves it. */
+SP_EXPORT int daemon(int nochdir, int noclose) {
+    pid_t pid = follow_fork();
+    if (pid == -1) {
+        return -1;
+    }
+    if (pid > 0) {
+        finish_before_exit(0);
+        REAL(exit_, "_exit")(0);
+        __builtin_unreachable();
+    }
+    if (setsid() == -1) {
+        return -1;
+    }
+    if (!nochdir && chdir("/") != 0) {
+        /* ignored, as glibc does */
+    }
+    if (noclose) {
+        return 0;
+    }
+    int fd = (int)syscall(SYS_openat, AT_FDCWD, _PATH_DEVNULL, O_RDWR | O_LARGEFILE, 0);
+    struct stat st;
+    if (fd == -1 || fstat(fd, &st) != 0) {
+        syscall(SYS_close, fd);
+        return -1;
+    }
+    if (!S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3)) {
+        syscall(SYS_close, fd);
+        errno = ENODEV; /* no call failed: say why */
+        return -1;
+    }
+    dup2(fd, STDIN_FILENO);
+    dup2(fd, STDOUT_FILENO);
+    dup2(fd, STDERR_FILENO);
+    if (fd > 2) {
+        close(fd);
+    }
+    return 0;
 }
 
 /* ---- exec ---------------------------------------------------------------------------------- */
@@ -341,7 +561,7 @@ SP_EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *co
         va_copy(count_ap, ap);                                                                     \
         size_t n_ = 1;                                                                             \
         while (va_arg(count_ap, char *) != NULL) {                                                 \
-            n_++;                                                                              \
+            n_++;                                                                                  \
         }                                                                                          \
         va_end(count_ap);                                                                          \
         args = alloca((n_ + 1) * sizeof(char *));                                                  \
