@@ -71,8 +71,8 @@ static int env_u64(const char *name, uint64_t min, uint64_t max, uint64_t *out, 
     errno = 0;
     unsigned long long v = strtoull(s, &end, 10);
     if (errno != 0 || *end != '\0' || s[0] == '-' || v < min || v > max) {
-        snprintf(err, err_len, "%s=%s is not a number from %" PRIu64 " to %" PRIu64, name, s,
-                 min, max);
+        snprintf(err, err_len, "%s=%s is not a number from %" PRIu64 " to %" PRIu64, name, s, min,
+                 max);
         return -1;
     }
     *out = v;
@@ -134,6 +134,9 @@ int sp_options_from_env(sp_options *o, char *err, size_t err_len) {
     if (follow != NULL && follow[0] != '\0') {
         o->follow = strcmp(follow, "0") != 0;
     }
+    const char *system_lines = getenv("SPPROF_SYSTEM_LINES");
+    o->system_lines =
+        system_lines != NULL && system_lines[0] != '\0' && strcmp(system_lines, "0") != 0;
     const char *force = getenv("SPPROF_TEST_PROCESS_TIMER");
     o->force_process_timer = force != NULL && force[0] != '\0' && strcmp(force, "0") != 0;
     const char *alloc = getenv("SPPROF_ALLOC"); /* checked by sp_heap_configure */

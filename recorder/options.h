@@ -10,11 +10,11 @@
 
 #include "recorder/sampler.h"
 
-#define SP_DEFAULT_INTERVAL_NS 10000000u    /* 10 ms: 100 Hz, as py-spy and gperftools */
-#define SP_MIN_INTERVAL_NS     10000u       /* 10 us; below 1 ms spprof-record warns */
-#define SP_MAX_INTERVAL_NS     1000000000u  /* 1 s */
+#define SP_DEFAULT_INTERVAL_NS 10000000u   /* 10 ms: 100 Hz, as py-spy and gperftools */
+#define SP_MIN_INTERVAL_NS     10000u      /* 10 us; below 1 ms spprof-record warns */
+#define SP_MAX_INTERVAL_NS     1000000000u /* 1 s */
 #define SP_DEFAULT_MAX_DEPTH   128u
-#define SP_MAX_MAX_DEPTH       65535u       /* the format allows 65,536 frames, "[truncated]" one */
+#define SP_MAX_MAX_DEPTH       65535u /* the format allows 65,536 frames, "[truncated]" one */
 #define SP_DEFAULT_MEMORY_MB   100u
 #define SP_MAX_MEMORY_MB       (1u << 20)
 
@@ -28,6 +28,7 @@ typedef struct {
     sp_unwind_method unwind;     /* --unwind */
     int signo;                   /* --signal */
     int follow;                  /* follow fork and exec (--no-follow clears it) */
+    int system_lines;            /* --system-lines: files and lines for system libraries too */
     int force_process_timer;     /* SPPROF_TEST_PROCESS_TIMER: act as if timer_create failed */
     int quiet;                   /* no summary line */
     int root_pid;                /* the process spprof-record started (SPPROF_ROOT_PID), or 0 */

@@ -172,6 +172,7 @@ int sp_recording_start(const sp_options *o, const sp_lineage *lin, sp_start_kind
         .extra_cpu_ns = mode == SP_SAMPLER_WALL ? sp_wall_cpu_ns : NULL,
         .summary_on_signal = rec.summary,
         .unwind_fp = o->unwind == SP_UNWIND_FP,
+        .system_lines = o->system_lines,
     };
     if (sp_writer_thread_start(&wc, err, err_len) != 0) {
         sp_wall_stop();

@@ -58,6 +58,8 @@ static const char usage_text[] =
     "                       programs that use SIGPROF themselves\n"
     "      --no-follow      record this process only, not its children or exec'd\n"
     "                       programs\n"
+    "      --system-lines   source files and lines for system libraries too (costs\n"
+    "                       30-40 ms of CPU per process to inflate libc's debug info)\n"
     "      --alloc-sample BYTES|all\n"
     "                       record allocations: a sample every BYTES allocated on\n"
     "                       average (default 512K; K, M, G suffixes), or every\n"

@@ -51,7 +51,8 @@ struct sp_symbols {
     uint32_t *pool; /* the cached frame ids, cache_slot.first indexes it */
     size_t pool_used;
     size_t pool_cap;
-    int failed; /* the writer or an allocation failed; every call returns 0 */
+    int failed;       /* the writer or an allocation failed; every call returns 0 */
+    int system_lines; /* DWARF for system libraries too (sp_symbols_create) */
     char exe_path[PATH_MAX];
 };
 
@@ -136,7 +137,7 @@ static const char *object_path(const struct dl_phdr_info *info, const char *exe_
     return (info->dlpi_name != NULL && info->dlpi_name[0] != '\0') ? info->dlpi_name : exe_path;
 }
 
-static int is_exec_segment(const ElfW(Phdr) *ph) {
+static int is_exec_segment(const ElfW(Phdr) * ph) {
     /* Samples only land in executable code, so only those segments become mappings. */
     return ph->p_type == PT_LOAD && (ph->p_flags & PF_X) && ph->p_memsz > 0;
 }
@@ -385,6 +386,25 @@ static location call_site(Dwarf_Die *inlined, Dwarf_Files *files, size_t n_files
     return loc;
 }
 
+/* Is mod a system library or program, installed by the distribution? Its debug information,
+ * when present, is a separate compressed file that libdw would inflate whole (symbols.h). */
+static int is_system_module(Dwfl_Module *mod) {
+    static const char *const dirs[] = {"/lib/",       "/lib32/",     "/lib64/",       "/usr/lib/",
+                                       "/usr/lib32/", "/usr/lib64/", "/usr/libexec/", "/bin/",
+                                       "/sbin/",      "/usr/bin/",   "/usr/sbin/"};
+    const char *path = NULL;
+    dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, &path, NULL);
+    if (path == NULL) {
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+        if (strncmp(path, dirs[i], strlen(dirs[i])) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* Symbolizes addr into locs, innermost first: the deepest inlined call, the calls it was inlined
  * into, and last the real function that holds the code. Returns how many (at least 1). The
  * symbol table names the real function; DWARF names inlined calls and gives files and lines. */
@@ -397,6 +417,10 @@ static size_t symbolize(sp_symbols *s, uint64_t addr, location *locs, size_t max
     GElf_Off offset;
     GElf_Sym sym;
     const char *symbol = dwfl_module_addrinfo(mod, addr, &offset, &sym, NULL, NULL, NULL);
+    if (!s->system_lines && is_system_module(mod)) {
+        locs[0].function = symbol;
+        return 1;
+    }
     Dwfl_Line *l = dwfl_module_getsrc(mod, addr);
     if (l != NULL) {
         locs[0].file = dwfl_lineinfo(l, NULL, &locs[0].line, NULL, NULL, NULL);
@@ -455,12 +479,13 @@ static uint32_t intern_name(sp_symbols *s, const char *str, int is_symbol) {
 
 /* ---- public -------------------------------------------------------------------------------- */
 
-sp_symbols *sp_symbols_create(spt_writer *w) {
+sp_symbols *sp_symbols_create(spt_writer *w, int system_lines) {
     sp_symbols *s = calloc(1, sizeof *s);
     if (s == NULL) {
         return NULL;
     }
     s->w = w;
+    s->system_lines = system_lines;
     s->cache_cap = 4096;
     s->cache = calloc(s->cache_cap, sizeof *s->cache);
     if (s->cache == NULL) {

@@ -132,7 +132,7 @@ uint32_t sp_writer_record_sample(sp_thread *t, const sp_sample_entry *e) {
         return t->w_last_remote;
     }
     if (g.symbols == NULL) {
-        g.symbols = sp_symbols_create(g.w);
+        g.symbols = sp_symbols_create(g.w, g.config.system_lines);
         if (g.symbols == NULL) {
             fail("out of memory for the symbol tables");
             return 0;

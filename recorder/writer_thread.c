@@ -96,7 +96,7 @@ void sp_writer_fail(const char *why) {
  * so both share frame and stack ids. Every address is a return address: looked up at pc - 1. */
 static uint32_t alloc_stack(void *ctx, const uint64_t *pcs, uint32_t n_pcs, int truncated) {
     (void)ctx;
-    if (g.symbols == NULL && (g.symbols = sp_symbols_create(g.w)) == NULL) {
+    if (g.symbols == NULL && (g.symbols = sp_symbols_create(g.w, g.config.system_lines)) == NULL) {
         fail("out of memory for the symbol tables");
         return 0;
     }

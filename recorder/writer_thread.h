@@ -15,19 +15,20 @@
 /* What the trace header records about this recording (docs/format.md section 3). The writer
  * thread adds what it can learn about the process itself: pid, executable, argv, host. */
 typedef struct {
-    const char *output_path; /* trace file to create (truncated if it exists) */
-    uint64_t interval_ns;    /* sampling interval of the CPU-time timers */
-    uint32_t max_depth;      /* frames captured per sample */
-    const char *trace_id;    /* run id, hex */
-    uint64_t start_wall_ns;  /* CLOCK_REALTIME at the start of recording */
-    uint64_t start_mono_ns;  /* CLOCK_MONOTONIC at the same moment; trace times count from it */
+    const char *output_path;  /* trace file to create (truncated if it exists) */
+    uint64_t interval_ns;     /* sampling interval of the CPU-time timers */
+    uint32_t max_depth;       /* frames captured per sample */
+    const char *trace_id;     /* run id, hex */
+    uint64_t start_wall_ns;   /* CLOCK_REALTIME at the start of recording */
+    uint64_t start_mono_ns;   /* CLOCK_MONOTONIC at the same moment; trace times count from it */
     spt_clock clock;          /* the clock actually used (decided before the header) */
     const char *parent_trace; /* the parent process's trace path; "" if none */
     uint64_t max_size_bytes;  /* --max-size: end the trace before the file passes this; 0 none */
     sp_ring *remote_ring;     /* wall clock: the sampler thread's ring (wall.h), else NULL */
     uint64_t (*extra_cpu_ns)(void); /* CPU of other recorder threads (wall sampler), or NULL */
-    int summary_on_signal;    /* print the summary line when a fatal signal ends the trace */
-    int unwind_fp;            /* frame-pointer unwinding: resolve adopted threads' stack tops */
+    int summary_on_signal;          /* print the summary line when a fatal signal ends the trace */
+    int unwind_fp;    /* frame-pointer unwinding: resolve adopted threads' stack tops */
+    int system_lines; /* files and lines for system libraries too (symbols.h) */
 } sp_writer_config;
 
 /* What the recording amounted to, for the one-line summary printed at exit. */

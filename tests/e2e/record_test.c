@@ -135,11 +135,13 @@ typedef struct {
     uint64_t other_drops;       /* every other DROPS record, summed */
     uint64_t truncated_samples; /* samples whose outermost frame is "[truncated]" */
     uint32_t max_depth_seen;
-    uint32_t max_unwound_seen;     /* frames per stack that are neither inlined nor synthetic */
-    int samples_on_unknown_thread; /* samples whose thread is not defined */
-    int hot_has_source;            /* hot_sixty's frame carries hot_split.c and a line */
-    int hot_mapping_ok;            /* ... and a mapping of hot_split with a build-id */
-    int main_seen;                 /* some stack contains main */
+    uint32_t max_unwound_seen;      /* frames per stack that are neither inlined nor synthetic */
+    int samples_on_unknown_thread;  /* samples whose thread is not defined */
+    int hot_has_source;             /* hot_sixty's frame carries hot_split.c and a line */
+    int hot_mapping_ok;             /* ... and a mapping of hot_split with a build-id */
+    int main_seen;                  /* some stack contains main */
+    uint64_t libc_frames;           /* frames in libc's mapping */
+    uint64_t libc_frames_with_file; /* ... that carry a source file */
     spt_status last_status;
 } trace_summary;
 
@@ -196,6 +198,11 @@ static void look_at_sample(trace_summary *t, const spt_event *ev) {
          s = s->parent ? spt_reader_stack(t->r, s->parent) : NULL) {
         outer = spt_reader_frame(t->r, s->frame);
         unwound += outer != NULL && !(outer->flags & (SPT_FRAME_INLINED | SPT_FRAME_SYNTHETIC));
+        const spt_mapping *m = outer != NULL ? spt_reader_mapping(t->r, outer->mapping) : NULL;
+        if (m != NULL && strstr(spt_reader_string(t->r, m->path), "/libc.so") != NULL) {
+            t->libc_frames++;
+            t->libc_frames_with_file += outer->file != 0;
+        }
         if (outer != NULL && outer->function != 0 &&
             strcmp(spt_reader_string(t->r, outer->function), "main") == 0) {
             t->main_seen = 1;
@@ -320,6 +327,9 @@ static void test_hot_split(void) {
     CHECK("main appears in the stacks", t.main_seen);
     CHECK("hot_sixty's frame has its source file and line", t.hot_has_source);
     CHECK("hot_sixty's frame lies in hot_split's mapping, which has a build-id", t.hot_mapping_ok);
+    CHECK("stacks pass through libc (__libc_start_call_main)", t.libc_frames > 0);
+    CHECK_EQ_U64("libc's frames have names but no source files by default", t.libc_frames_with_file,
+                 0);
     CHECK("no stack was truncated at the default depth", t.truncated_samples == 0);
     CHECK("every sample names a defined thread", !t.samples_on_unknown_thread && t.samples > 0);
 
@@ -347,6 +357,67 @@ static void test_hot_split(void) {
               strcmp(spt_reader_string(t.r, th->name), "hot_split") == 0);
     spt_reader_close(t.r);
     free_result(&plain);
+    free_result(&rec);
+}
+
+/* Is libc's separate debug information installed (libc6-dbg), found by build-id as the
+ * recorder looks for it? */
+static int have_libc_debug_info(void) {
+    FILE *maps = fopen("/proc/self/maps", "r");
+    char line[PATH_MAX + 128];
+    char libc[PATH_MAX] = "";
+    while (maps != NULL && fgets(line, sizeof line, maps) != NULL) {
+        char *path = strchr(line, '/');
+        if (path != NULL && strstr(path, "/libc.so") != NULL) {
+            path[strcspn(path, "\n")] = '\0';
+            snprintf(libc, sizeof libc, "%s", path);
+            break;
+        }
+    }
+    if (maps != NULL) {
+        fclose(maps);
+    }
+    char cmd[PATH_MAX + 64];
+    snprintf(cmd, sizeof cmd, "readelf -n '%s' 2>/dev/null | awk '/Build ID/ { print $3 }'", libc);
+    FILE *p = libc[0] != '\0' ? popen(cmd, "r") : NULL;
+    char id[128] = "";
+    if (p != NULL) {
+        if (fgets(id, sizeof id, p) == NULL) {
+            id[0] = '\0';
+        }
+        pclose(p);
+    }
+    id[strcspn(id, "\n")] = '\0';
+    if (strlen(id) < 3) {
+        return 0;
+    }
+    char debug[256];
+    snprintf(debug, sizeof debug, "/usr/lib/debug/.build-id/%.2s/%s.debug", id, id + 2);
+    return access(debug, R_OK) == 0;
+}
+
+/* --system-lines: libc's frames carry their source files when its debug information is
+ * installed (the default leaves them out: symbols.h says why). */
+static void test_system_lines(void) {
+    if (!have_libc_debug_info()) {
+        fprintf(stderr, "SKIP --system-lines: libc's debug information (libc6-dbg) is not "
+                        "installed\n");
+        return;
+    }
+    char trace[PATH_MAX + 32];
+    snprintf(trace, sizeof trace, "%s/lines.sptrace", tmp_dir);
+    const char *argv[] = {record_bin, "-o", trace, "--system-lines", "--", hot_split, NULL};
+    char lib_env[PATH_MAX + 16];
+    snprintf(lib_env, sizeof lib_env, "SPPROF_LIB=%s", lib_path);
+    const char *env[] = {lib_env, NULL};
+    run_result rec = run(argv, NULL, env);
+    CHECK_EQ_U64("with --system-lines hot_split still exits with 3", rec.status, 3);
+    trace_summary t = read_trace(trace);
+    CHECK("the --system-lines trace opens", t.open_status == SPT_OK);
+    CHECK("with --system-lines libc's frames carry source files",
+          t.libc_frames_with_file > 0 && t.libc_frames_with_file <= t.libc_frames);
+    CHECK("hot_sixty's frame still has its source file and line", t.hot_has_source);
+    spt_reader_close(t.r);
     free_result(&rec);
 }
 
@@ -620,6 +691,7 @@ int main(int argc, char **argv) {
     }
     test_hot_split();
     test_max_depth_and_default_name();
+    test_system_lines();
     test_inline_chain();
     test_static_target();
     test_errors();
