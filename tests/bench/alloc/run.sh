@@ -9,19 +9,21 @@
 # Prints, per configuration, the median wall time and CPU time (user + sys, children included:
 # heaptrack's interpreter and compressor count) over the repetitions, the ratios to the
 # baseline, and heaptrack against "all".
+# By default it measures the program with 4 threads, then with 1 (where heaptrack pays no lock
+# contention and the comparison with "all" is hardest); -t picks one thread count.
 #   tests/bench/alloc/run.sh [-n REPEATS] [-t THREADS] [-o OPS_PER_THREAD] [-f]
 # -f makes the program write every byte it allocates (a lighter allocation load per second).
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 
 repeats=5
-threads=4
+thread_counts="4 1"
 ops=5000000
 fill=""
 while getopts "n:t:o:f" opt; do
     case "$opt" in
         n) repeats="$OPTARG" ;;
-        t) threads="$OPTARG" ;;
+        t) thread_counts="$OPTARG" ;;
         o) ops="$OPTARG" ;;
         f) fill=full ;;
         *) echo "usage: $0 [-n REPEATS] [-t THREADS] [-o OPS_PER_THREAD] [-f]" >&2; exit 2 ;;
@@ -67,55 +69,65 @@ run_one() {
     grep -q '^allocations' "$out" || { echo "run.sh: $config did not run correctly:" >&2; cat "$err" >&2; exit 1; }
 }
 
-echo "alloc_bench: $threads threads x $ops replacements (mixed 16 B - 64 KiB, ${fill:-ends} written), $repeats runs each, interleaved; $(nproc) CPUs"
-for ((r = 0; r < repeats; r++)); do
-    for c in "${configs[@]}"; do
-        run_one "$c"
+# Measures every configuration with THREADS threads and prints the table and ratios.
+measure() {
+    local threads="$1"
+    rm -f "$work"/*.times
+    echo "alloc_bench: $threads threads x $ops replacements (mixed 16 B - 64 KiB, ${fill:-ends} written), $repeats runs each, interleaved; $(nproc) CPUs"
+    for ((r = 0; r < repeats; r++)); do
+        for c in "${configs[@]}"; do
+            run_one "$c"
+        done
     done
-done
 
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-declare -A wall cpu
-for c in "${configs[@]}"; do
-    wall[$c]=$(awk '{ print $1 }' "$work/$c.times" | median)
-    cpu[$c]=$(awk '{ print $2 }' "$work/$c.times" | median)
-done
+    median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+    declare -A wall cpu
+    for c in "${configs[@]}"; do
+        wall[$c]=$(awk '{ print $1 }' "$work/$c.times" | median)
+        cpu[$c]=$(awk '{ print $2 }' "$work/$c.times" | median)
+    done
 
-printf '\n%-26s %9s %9s %10s %10s\n' configuration "wall s" "CPU s" "wall/base" "CPU/base"
-for c in "${configs[@]}"; do
-    label="$c"
-    case "$c" in
-        noalloc) label="spprof --no-alloc" ;;
-        default) label="spprof (sample 512 KiB)" ;;
-        all) label="spprof --alloc-sample all" ;;
-    esac
-    printf '%-26s %9.3f %9.3f %10.3f %10.3f\n' "$label" "${wall[$c]}" "${cpu[$c]}" \
-        "$(echo "${wall[$c]} / ${wall[baseline]}" | bc -l)" "$(echo "${cpu[$c]} / ${cpu[baseline]}" | bc -l)"
-done
+    printf '\n%-26s %9s %9s %10s %10s\n' configuration "wall s" "CPU s" "wall/base" "CPU/base"
+    for c in "${configs[@]}"; do
+        label="$c"
+        case "$c" in
+            noalloc) label="spprof --no-alloc" ;;
+            default) label="spprof (sample 512 KiB)" ;;
+            all) label="spprof --alloc-sample all" ;;
+        esac
+        printf '%-26s %9.3f %9.3f %10.3f %10.3f\n' "$label" "${wall[$c]}" "${cpu[$c]}" \
+            "$(echo "${wall[$c]} / ${wall[baseline]}" | bc -l)" "$(echo "${cpu[$c]} / ${cpu[baseline]}" | bc -l)"
+    done
 
-echo
-for c in default all; do
-    echo "spprof $c: $(grep -o 'spprof: .*' "$work/$c.err" | tail -n 1)"
+    echo
+    for c in default all; do
+        echo "spprof $c: $(grep -o 'spprof: .*' "$work/$c.err" | tail -n 1)"
+    done
+    # "all" waits for the writer when its buffers are full (as heaptrack does), within a bound:
+    # say how much it recorded, which should be everything.
+    seen=$(grep -o '[0-9]* allocations seen' "$work/all.err" | tail -n 1 | awk '{ print $1 }')
+    recorded=$(grep -o 'seen, [0-9]* recorded' "$work/all.err" | tail -n 1 | awk '{ print $2 }')
+    if [ -n "$seen" ] && [ -n "$recorded" ] && [ "$seen" -gt 0 ]; then
+        printf 'spprof all recorded %s of %s allocations (%.1f%%; any rest dropped and counted)\n' \
+            "$recorded" "$seen" "$(echo "100 * $recorded / $seen" | bc -l)"
+    fi
+    pct() { echo "($1 / $2 - 1) * 100" | bc -l; }
+    printf '\noverhead of default sampling: %+.1f%% wall, %+.1f%% CPU (against the baseline)\n' \
+        "$(pct "${wall[default]}" "${wall[baseline]}")" "$(pct "${cpu[default]}" "${cpu[baseline]}")"
+    printf 'allocation sampling alone (default against --no-alloc): %+.1f%% wall, %+.1f%% CPU\n' \
+        "$(pct "${wall[default]}" "${wall[noalloc]}")" "$(pct "${cpu[default]}" "${cpu[noalloc]}")"
+    printf 'overhead of --alloc-sample all: %+.1f%% wall, %+.1f%% CPU\n' \
+        "$(pct "${wall[all]}" "${wall[baseline]}")" "$(pct "${cpu[all]}" "${cpu[baseline]}")"
+    if [ "$have_heaptrack" = 1 ]; then
+        printf 'heaptrack / spprof all: %.2fx wall, %.2fx CPU; trace %s B vs heaptrack %s B\n' \
+            "$(echo "${wall[heaptrack]} / ${wall[all]}" | bc -l)" "$(echo "${cpu[heaptrack]} / ${cpu[all]}" | bc -l)" \
+            "$(stat -c %s "$work/all.sptrace")" "$(cat "$work/heaptrack.size")"
+    else
+        echo "heaptrack is not installed (apt-get install heaptrack): no comparison"
+    fi
+}
+
+for threads in $thread_counts; do
+    measure "$threads"
+    echo
 done
-# "all" never blocks the program: when the writer cannot keep up (more busy threads than
-# cores), events are dropped and counted. Say how many, since heaptrack blocks instead.
-seen=$(grep -o '[0-9]* allocations seen' "$work/all.err" | tail -n 1 | awk '{ print $1 }')
-recorded=$(grep -o 'seen, [0-9]* recorded' "$work/all.err" | tail -n 1 | awk '{ print $2 }')
-if [ -n "$seen" ] && [ -n "$recorded" ] && [ "$seen" -gt 0 ]; then
-    printf 'spprof all recorded %s of %s allocations (%.1f%%; the rest dropped and counted)\n' \
-        "$recorded" "$seen" "$(echo "100 * $recorded / $seen" | bc -l)"
-fi
-pct() { echo "($1 / $2 - 1) * 100" | bc -l; }
-printf '\noverhead of default sampling: %+.1f%% wall, %+.1f%% CPU (against the baseline)\n' \
-    "$(pct "${wall[default]}" "${wall[baseline]}")" "$(pct "${cpu[default]}" "${cpu[baseline]}")"
-printf 'allocation sampling alone (default against --no-alloc): %+.1f%% wall, %+.1f%% CPU\n' \
-    "$(pct "${wall[default]}" "${wall[noalloc]}")" "$(pct "${cpu[default]}" "${cpu[noalloc]}")"
-printf 'overhead of --alloc-sample all: %+.1f%% wall, %+.1f%% CPU\n' \
-    "$(pct "${wall[all]}" "${wall[baseline]}")" "$(pct "${cpu[all]}" "${cpu[baseline]}")"
-if [ "$have_heaptrack" = 1 ]; then
-    printf 'heaptrack / spprof all: %.2fx wall, %.2fx CPU; trace %s B vs heaptrack %s B\n' \
-        "$(echo "${wall[heaptrack]} / ${wall[all]}" | bc -l)" "$(echo "${cpu[heaptrack]} / ${cpu[all]}" | bc -l)" \
-        "$(stat -c %s "$work/all.sptrace")" "$(cat "$work/heaptrack.size")"
-else
-    echo "heaptrack is not installed (apt-get install heaptrack): no comparison"
-fi
