@@ -264,8 +264,8 @@ SP_HOOK_SAFE static int backtrace_here(uint64_t *pcs, int max) {
 #endif
 }
 
-SP_HOOK_SAFE static void record_alloc(sp_alloc_thread *t, uint64_t address, uint64_t size,
-                                      uintptr_t caller) {
+__attribute__((always_inline)) SP_HOOK_SAFE static inline void
+record_alloc(sp_alloc_thread *t, uint64_t address, uint64_t size, uintptr_t caller) {
     sp_ring *ring = thread_ring(t);
     if (ring == NULL) {
         count_lost(t);

@@ -44,7 +44,7 @@ spt_status spt_w_fail(spt_writer *w, spt_status st, const char *what) {
     return spt_w_set_error(w, st, "%s", what);
 }
 
-int spt_w_grow(spt_writer *w, void **buf, size_t *cap, size_t need, size_t elem) {
+int spt_w_grow_slow(spt_writer *w, void **buf, size_t *cap, size_t need, size_t elem) {
     if (spt_xgrow(w->alloc, buf, cap, need, elem) != 0) {
         spt_w_fail(w, SPT_E_NOMEM, "growing a table");
         return -1;
@@ -64,7 +64,7 @@ static int pay_reserve(spt_writer *w, size_t more) {
     return spt_w_grow(w, (void **)&w->pay, &w->pay_cap, w->pay_len + more, 1);
 }
 
-static void pay_uv(spt_writer *w, uint64_t v) {
+static inline void pay_uv(spt_writer *w, uint64_t v) {
     if (pay_reserve(w, SPT_VARINT_MAX_BYTES) == 0)
         w->pay_len += spt_uv_encode(w->pay + w->pay_len, v);
 }

@@ -105,6 +105,13 @@ __attribute__((format(printf, 3, 4))) spt_status spt_w_set_error(spt_writer *w, 
 spt_status spt_w_fail(spt_writer *w, spt_status st, const char *what);
 
 /* Grows an array to hold need elements, or fails the writer with SPT_E_NOMEM (writer.c). */
-int spt_w_grow(spt_writer *w, void **buf, size_t *cap, size_t need, size_t elem);
+int spt_w_grow_slow(spt_writer *w, void **buf, size_t *cap, size_t need, size_t elem);
+
+/* spt_w_grow_slow when the array is too small; inline, because every record checks its
+ * buffers and they almost always have room (the call was a tenth of the recorder's writer
+ * thread at full allocation tracing). Returns 0, or -1 when the writer failed. */
+static inline int spt_w_grow(spt_writer *w, void **buf, size_t *cap, size_t need, size_t elem) {
+    return need <= *cap ? 0 : spt_w_grow_slow(w, buf, cap, need, elem);
+}
 
 #endif /* SPT_WRITER_INT_H */

@@ -11,22 +11,24 @@
 # baseline, and heaptrack against "all".
 # By default it measures the program with 4 threads, then with 1 (where heaptrack pays no lock
 # contention and the comparison with "all" is hardest); -t picks one thread count.
-#   tests/bench/alloc/run.sh [-n REPEATS] [-t THREADS] [-o OPS_PER_THREAD] [-f]
+# The same work at every thread count: TOTAL_OPS replacements (default 20M) shared among the
+# threads, so one thread runs ~1 s rather than a quarter second that the timer cannot resolve.
+#   tests/bench/alloc/run.sh [-n REPEATS] [-t THREADS] [-o TOTAL_OPS] [-f]
 # -f makes the program write every byte it allocates (a lighter allocation load per second).
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 
 repeats=5
 thread_counts="4 1"
-ops=5000000
+total_ops=20000000
 fill=""
 while getopts "n:t:o:f" opt; do
     case "$opt" in
         n) repeats="$OPTARG" ;;
         t) thread_counts="$OPTARG" ;;
-        o) ops="$OPTARG" ;;
+        o) total_ops="$OPTARG" ;;
         f) fill=full ;;
-        *) echo "usage: $0 [-n REPEATS] [-t THREADS] [-o OPS_PER_THREAD] [-f]" >&2; exit 2 ;;
+        *) echo "usage: $0 [-n REPEATS] [-t THREADS] [-o TOTAL_OPS] [-f]" >&2; exit 2 ;;
     esac
 done
 
@@ -51,7 +53,7 @@ configs=(baseline noalloc default all)
 run_one() {
     local config="$1" out="$work/$1.out" err="$work/$1.err" times="$work/$1.t"
     local cmd=()
-    local args=("$program" "$threads" "$ops" $fill)
+    local args=("$program" "$threads" "$((total_ops / threads))" $fill)
     case "$config" in
         baseline) cmd=("${args[@]}") ;;
         noalloc) cmd=("$record" -o "$work/noalloc.sptrace" --no-alloc -- "${args[@]}") ;;
@@ -73,7 +75,7 @@ run_one() {
 measure() {
     local threads="$1"
     rm -f "$work"/*.times
-    echo "alloc_bench: $threads threads x $ops replacements (mixed 16 B - 64 KiB, ${fill:-ends} written), $repeats runs each, interleaved; $(nproc) CPUs"
+    echo "alloc_bench: $threads threads x $((total_ops / threads)) replacements (mixed 16 B - 64 KiB, ${fill:-ends} written), $repeats runs each, interleaved; $(nproc) CPUs"
     for ((r = 0; r < repeats; r++)); do
         for c in "${configs[@]}"; do
             run_one "$c"
