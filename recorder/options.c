@@ -135,8 +135,7 @@ int sp_options_from_env(sp_options *o, char *err, size_t err_len) {
         o->follow = strcmp(follow, "0") != 0;
     }
     const char *system_lines = getenv("SPPROF_SYSTEM_LINES");
-    o->system_lines =
-        system_lines != NULL && system_lines[0] != '\0' && strcmp(system_lines, "0") != 0;
+    o->system_lines = system_lines == NULL || strcmp(system_lines, "0") != 0; /* default on */
     const char *force = getenv("SPPROF_TEST_PROCESS_TIMER");
     o->force_process_timer = force != NULL && force[0] != '\0' && strcmp(force, "0") != 0;
     const char *alloc = getenv("SPPROF_ALLOC"); /* checked by sp_heap_configure */

@@ -28,7 +28,7 @@ typedef struct {
     sp_unwind_method unwind;     /* --unwind */
     int signo;                   /* --signal */
     int follow;                  /* follow fork and exec (--no-follow clears it) */
-    int system_lines;            /* --system-lines: files and lines for system libraries too */
+    int system_lines;            /* files and lines for system libraries too (--no-system-lines clears it) */
     int force_process_timer;     /* SPPROF_TEST_PROCESS_TIMER: act as if timer_create failed */
     int quiet;                   /* no summary line */
     int root_pid;                /* the process spprof-record started (SPPROF_ROOT_PID), or 0 */

@@ -72,8 +72,8 @@ int sp_record_parse_option(int argc, char **argv, int *i, sp_record_settings *s,
         s->no_follow = 1;
         return 1;
     }
-    if (strcmp(argv[*i], "--system-lines") == 0) {
-        s->system_lines = 1;
+    if (strcmp(argv[*i], "--no-system-lines") == 0) {
+        s->no_system_lines = 1;
         return 1;
     }
     if ((v = long_value(argc, argv, i, "--clock", &missing)) != NULL) {
@@ -145,7 +145,7 @@ int sp_record_export(const sp_record_settings *s) {
     if (setenv("SPPROF_CLOCK", s->clock_wall ? "wall" : "cpu", 1) != 0 ||
         setenv("SPPROF_UNWIND", s->unwind_fp ? "fp" : "libunwind", 1) != 0 ||
         setenv("SPPROF_FOLLOW", s->no_follow ? "0" : "1", 1) != 0 ||
-        setenv("SPPROF_SYSTEM_LINES", s->system_lines ? "1" : "0", 1) != 0 ||
+        setenv("SPPROF_SYSTEM_LINES", s->no_system_lines ? "0" : "1", 1) != 0 ||
         set_u64("SPPROF_MAX_SIZE_BYTES", s->max_size_bytes) != 0 ||
         set_u64("SPPROF_SIGNAL", (uint64_t)(s->signo > 0 ? s->signo : SIGPROF)) != 0) {
         return -1;

@@ -14,7 +14,7 @@ typedef struct {
     int unwind_fp;            /* --unwind fp */
     int signo;                /* --signal, 0 = SIGPROF */
     int no_follow;            /* --no-follow */
-    int system_lines;         /* --system-lines */
+    int no_system_lines;      /* --no-system-lines */
 } sp_record_settings;
 
 /* If argv[*i] is one of these options, stores its value in *s, advances *i past it and returns

@@ -14,12 +14,12 @@ typedef struct sp_symbols sp_symbols;
 /* Creates a symbolizer that interns its strings, mappings and frames into w, and scans the
  * loaded objects (dl_iterate_phdr) and this process's modules (libdwfl). When libdwfl cannot
  * start, frames still carry their address and mapping, with no names. Functions are named from
- * the symbol tables (a separate debug file's when one is installed) and DWARF; source files and
- * lines come from DWARF, but for system libraries (installed under /lib, /usr/lib and the like)
- * only when system_lines is set: libdw inflates every compressed debug section of a module the
- * first time it reads one, 30-40 ms of CPU for libc6-dbg's alone, which every recorded process
- * (and every followed child) would pay for file names few people read. Returns NULL only when
- * memory runs out. Not async-signal-safe. */
+ * the symbol tables (a separate debug file's when one is installed) and DWARF, which also gives
+ * source files, lines and inlined calls wherever it exists. Without system_lines, system
+ * libraries (installed under /lib, /usr/lib and the like) skip DWARF: libdw inflates every
+ * compressed debug section of a module the first time it reads one, 30-40 ms of CPU for
+ * libc6-dbg's alone, which every recorded process (and every followed child) pays. Returns NULL
+ * only when memory runs out. Not async-signal-safe. */
 sp_symbols *sp_symbols_create(spt_writer *w, int system_lines);
 
 /* Symbolizes the instruction address pc into frames interned in w and points *ids at their ids,
