@@ -15,6 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "recorder/symtab_index.h"
+
 typedef struct {
     uint64_t start; /* first address of an executable segment */
     uint64_t end;   /* one past its last address */
@@ -261,6 +263,45 @@ static void clear_cache(sp_symbols *s) {
     s->cache_used = 0;
 }
 
+/* Marks a module whose index was built and came out empty, so it is not built again. */
+static sp_symtab_index *const no_index = (sp_symtab_index *)&no_index;
+
+/* The function symbol covering addr in mod, from the module's index (built on first use and
+ * kept in the module's user data slot; symtab_index.h says why not dwfl_module_addrinfo). */
+static const char *function_symbol(Dwfl_Module *mod, uint64_t addr) {
+    void **slot = NULL;
+    dwfl_module_info(mod, &slot, NULL, NULL, NULL, NULL, NULL, NULL);
+    if (slot == NULL) {
+        return NULL;
+    }
+    if (*slot == NULL) {
+        sp_symtab_index *ix = sp_symtab_index_build(mod);
+        *slot = ix != NULL ? ix : no_index;
+    }
+    return *slot != no_index ? sp_symtab_index_lookup(*slot, addr) : NULL;
+}
+
+/* Frees a module's index (dwfl_report_end's "removed" callback, and dwfl_getmodules' at the
+ * end). */
+static int free_module_index(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr base,
+                             void *arg) {
+    (void)mod, (void)name, (void)base, (void)arg;
+    if (*userdata != no_index) {
+        sp_symtab_index_free(*userdata);
+    }
+    *userdata = NULL;
+    return DWARF_CB_OK;
+}
+
+static int free_removed_index(Dwfl_Module *mod, void *userdata, const char *name, Dwarf_Addr base,
+                              void *arg) {
+    (void)mod, (void)name, (void)base, (void)arg;
+    if (userdata != no_index) {
+        sp_symtab_index_free(userdata);
+    }
+    return DWARF_CB_OK;
+}
+
 /* Rescans the loaded objects when dlopen or dlclose changed them since the last scan (or always,
  * with force). libdwfl's module list is refreshed with them. */
 static void rescan(sp_symbols *s, int force) {
@@ -279,7 +320,8 @@ static void rescan(sp_symbols *s, int force) {
     if (s->dwfl != NULL) {
         dwfl_report_begin(s->dwfl);
         if (dwfl_linux_proc_report(s->dwfl, getpid()) != 0 ||
-            dwfl_report_end(s->dwfl, NULL, NULL) != 0) {
+            dwfl_report_end(s->dwfl, free_removed_index, NULL) != 0) {
+            dwfl_getmodules(s->dwfl, free_module_index, NULL, 0);
             dwfl_end(s->dwfl); /* names are lost, addresses and mappings are not */
             s->dwfl = NULL;
         }
@@ -414,9 +456,7 @@ static size_t symbolize(sp_symbols *s, uint64_t addr, location *locs, size_t max
     if (mod == NULL) {
         return 1;
     }
-    GElf_Off offset;
-    GElf_Sym sym;
-    const char *symbol = dwfl_module_addrinfo(mod, addr, &offset, &sym, NULL, NULL, NULL);
+    const char *symbol = function_symbol(mod, addr);
     if (!s->system_lines && is_system_module(mod)) {
         locs[0].function = symbol;
         return 1;
@@ -573,6 +613,7 @@ void sp_symbols_destroy(sp_symbols *s) {
         return;
     }
     if (s->dwfl != NULL) {
+        dwfl_getmodules(s->dwfl, free_module_index, NULL, 0);
         dwfl_end(s->dwfl);
     }
     free(s->maps);
