@@ -417,6 +417,34 @@ static int write_renamed(const char *path) {
     return spt_writer_close(w, NULL) == SPT_OK ? 0 : -1;
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * C++ names: shown demangled, and matched by --focus in that form
+ * ------------------------------------------------------------------------------------------- */
+static void test_demangle(void) {
+    const tu_samples cxx[] = {
+        {"main;_ZN3foo3barEi", 1, 5, 1, 0, 0},
+        {"main;_Zebra", 1, 2, 1, 0, 0}, /* starts like a mangled name but is not one */
+    };
+    CHECK("the C++ trace is written",
+          tu_write_samples("cxx.sptrace", SPT_CLOCK_CPU_THREAD, cxx, 2, 1000000000) == 0);
+    tu_json *j =
+        json_of("tree json of C++ names", (char *[]){"tree", "--json", "cxx.sptrace", NULL});
+    if (j) {
+        const tu_json *m = child(j, "main");
+        CHECK_EQ_U64("a mangled name is shown demangled: foo::bar(int)",
+                     num(child(m, "foo::bar(int)"), "total_weight"), 5);
+        CHECK_EQ_U64("a name that does not demangle is shown as it is",
+                     num(child(m, "_Zebra"), "total_weight"), 2);
+    }
+    tu_json_free(j);
+    j = json_of("tree --focus on a demangled name",
+                (char *[]){"tree", "--json", "--focus", "foo::bar\\(int\\)", "cxx.sptrace", NULL});
+    if (j)
+        CHECK_EQ_U64("--focus matches the demangled name", num(tu_json_get(j, "total"), "weight"),
+                     5);
+    tu_json_free(j);
+}
+
 static int setup(void) {
     if (tu_runfile("analyze/spprof-analyze", bin, sizeof bin) ||
         tu_runfile("testdata/analyze", golden_dir, sizeof golden_dir))
@@ -447,5 +475,6 @@ int main(void) {
     test_threads();
     test_heap();
     test_leaks();
+    test_demangle();
     return CHECK_DONE();
 }

@@ -246,7 +246,13 @@ static void frame_key(const spt_reader *r, const spt_frame *fr, spa_group_by by,
         }
         return;
     }
-    buf_add(name, fn, fn_len);
+    char *readable = native ? spa_demangle(fn, fn_len) : NULL;
+    if (readable) {
+        buf_str(name, readable);
+        free(readable);
+    } else {
+        buf_add(name, fn, fn_len);
+    }
     if (by == SPA_BY_LINE && fr->line != 0) {
         buf_str(name, " (");
         if (file_len)

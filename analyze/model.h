@@ -264,12 +264,12 @@ void spa_live_each(const spa_live *l, void (*fn)(void *ctx, const spa_live_entry
 /* ---------------------------------------------------------------------------------------------
  * Grouping frames. Each frame id maps to one group; a group has one printable label.
  *
- *   function  the function name. Same-named functions from different source files (or, without
- *             a file, different modules) are separate groups, labelled "name (file)" only when a
- *             name is shared, so statics in two files do not merge but common names stay short.
- *   file      the source file; native frames without one group by "[module]".
- *   line      "name (file:line)"; frames without a line fall back to the function grouping.
- *   module    native: the basename of the mapped file ("libc.so.6"); Python: the source file.
+ *   function  the function name (C++ names demangled). Same-named functions from different source
+ * files (or, without a file, different modules) are separate groups, labelled "name (file)" only
+ * when a name is shared, so statics in two files do not merge but common names stay short. file the
+ * source file; native frames without one group by "[module]". line      "name (file:line)"; frames
+ * without a line fall back to the function grouping. module    native: the basename of the mapped
+ * file ("libc.so.6"); Python: the source file.
  *
  * Native frames without a name are labelled "module+0xOFFSET" (the offset in the mapped file)
  * for every key but `module` and `file`, or "0xADDRESS" when no mapping is known. Synthetic
@@ -281,6 +281,11 @@ typedef enum {
     SPA_BY_LINE = 2,
     SPA_BY_MODULE = 3
 } spa_group_by;
+
+/* The readable form of a C++ (Itanium ABI) linkage name of len bytes, malloc'ed (free it), or
+ * NULL when name is not one (C and Python names) or cannot be demangled. Group labels, focus
+ * and ignore patterns and the pprof export use it; traces keep the linkage names. */
+char *spa_demangle(const char *name, size_t len);
 
 /* Parses "function", "file", "line" or "module". Returns 0 on success, -1 otherwise. */
 int spa_group_by_parse(const char *text, spa_group_by *out);

@@ -60,6 +60,13 @@ int spa_regex_frame_matches(const spa_regex *re, const spt_reader *r, uint32_t f
     if (matches(re, spt_reader_string(r, fr->function)) ||
         matches(re, spt_reader_string(r, fr->file)))
         return 1;
+    /* C++ functions match by their readable name too, as the reports show them. */
+    char *readable =
+        spa_demangle(spt_reader_string(r, fr->function), spt_reader_string_len(r, fr->function));
+    int readable_matches = readable && matches(re, readable);
+    free(readable);
+    if (readable_matches)
+        return 1;
     const spt_mapping *map = fr->mapping ? spt_reader_mapping(r, fr->mapping) : NULL;
     return map && matches(re, spt_reader_string(r, map->path));
 }

@@ -127,9 +127,17 @@ static uint64_t function_id(pp *p, const spt_frame *fr) {
     if (added) {
         p->msg.len = 0;
         spc_pb_uint(&p->msg, 1, (uint64_t)i + 1); /* id */
-        spc_pb_int(&p->msg, 2, key[0]);           /* name */
-        spc_pb_int(&p->msg, 3, key[0]);           /* system_name */
-        spc_pb_int(&p->msg, 4, key[1]);           /* filename */
+        /* name readable (C++ demangled), system_name as the symbol table has it */
+        int64_t readable = key[0];
+        char *demangled = spa_demangle(spt_reader_string(r, fr->function),
+                                       spt_reader_string_len(r, fr->function));
+        if (demangled) {
+            readable = cstr(p, demangled);
+            free(demangled);
+        }
+        spc_pb_int(&p->msg, 2, readable); /* name */
+        spc_pb_int(&p->msg, 3, key[0]);   /* system_name */
+        spc_pb_int(&p->msg, 4, key[1]);   /* filename */
         if (key[2])
             spc_pb_int(&p->msg, 5, key[2]); /* start_line */
         emit(p, P_FUNCTION, &p->msg);

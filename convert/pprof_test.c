@@ -338,13 +338,31 @@ static void test_wall(void) {
     ct_pprof_free(&p);
 }
 
+/* A C++ function: name demangled, system_name as the symbol table has it. */
+static void test_demangled(void) {
+    const tu_samples groups[] = {{"main;_ZN3foo3barEi", 1, 3, 1, 0, 0}};
+    tu_write_samples("cxx.sptrace", SPT_CLOCK_CPU_THREAD, groups, 1, 1000000000);
+    ct_profile p;
+    int rc = read_profile("cxx.pb.gz", &p, "cxx.sptrace", NULL, NULL);
+    CHECK("the C++ trace decodes", rc == 0);
+    int found = 0;
+    for (size_t i = 0; rc == 0 && i < p.n_functions; i++) {
+        found |= strcmp(ct_pprof_str(&p, p.functions[i].name), "foo::bar(int)") == 0 &&
+                 strcmp(ct_pprof_str(&p, p.functions[i].system_name), "_ZN3foo3barEi") == 0;
+    }
+    CHECK("Function.name is demangled, system_name the linkage name", found);
+    if (rc == 0)
+        ct_pprof_free(&p);
+}
+
 int main(void) {
     int ok = ct_setup() == 0 && tu_write_known_trace("known.sptrace", TU_END_CLEAN, 0) == 0 &&
              tu_write_heap_trace("heap.sptrace", 0) == 0 &&
              tu_write_heap_trace("heap_sampled.sptrace", 1) == 0;
     CHECK("the binaries and traces are in place", ok);
     if (!ok)
-        return CHECK_DONE();
+        test_demangled();
+    return CHECK_DONE();
     test_known();
     test_allocations();
     test_filters();
