@@ -245,7 +245,10 @@ static void test_sigkill(void) {
     CHECK("the killed trace opens and reads to its end",
           t.open_status == SPT_OK && t.last_status == SPT_END);
     CHECK("it did not end cleanly (no END record)", !t.stats.ended_cleanly);
-    CHECK("it holds samples of forever_work", e2e_self_weight(&t, "forever_work", 0) >= 50);
+    /* CPU-time samples: how many fit in the covered time depends on the CPU the machine gave
+     * the program (a quarter of a core when the suite runs tests in parallel on two), so this
+     * asks for some, and the coverage check below asks for the time. */
+    CHECK("it holds samples of forever_work", e2e_self_weight(&t, "forever_work", 0) >= 10);
     /* Flushed at least once a second, the writer waking every 100 ms: at most ~1.1 s lost. */
     CHECK("at most the last second (plus one drain) is lost", covered >= r.seconds - 1.25);
     e2e_free_trace(&t);
