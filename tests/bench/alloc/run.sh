@@ -53,7 +53,7 @@ configs=(baseline noalloc default all)
 run_one() {
     local config="$1" out="$work/$1.out" err="$work/$1.err" times="$work/$1.t"
     local cmd=()
-    local args=("$program" "$threads" "$((total_ops / threads))" $fill)
+    local args=("${workload[@]}")
     case "$config" in
         baseline) cmd=("${args[@]}") ;;
         noalloc) cmd=("$record" -o "$work/noalloc.sptrace" --no-alloc -- "${args[@]}") ;;
@@ -68,14 +68,20 @@ run_one() {
         { stat -c %s "$work"/heaptrack*.zst "$work"/heaptrack*.gz 2>/dev/null || true; } |
             awk '{ s += $1 } END { print s + 0 }' >"$work/heaptrack.size"
     fi
-    grep -q '^allocations' "$out" || { echo "run.sh: $config did not run correctly:" >&2; cat "$err" >&2; exit 1; }
+    if [ -n "$expect" ] && ! grep -q "$expect" "$out"; then
+        echo "run.sh: $config did not run correctly:" >&2
+        cat "$err" >&2
+        exit 1
+    fi
 }
 
 # Measures every configuration with THREADS threads and prints the table and ratios.
+# The workload is the global array workload; expect is what its stdout must contain ("" for
+# nothing); the first argument describes it.
 measure() {
-    local threads="$1"
+    local title="$1"
     rm -f "$work"/*.times
-    echo "alloc_bench: $threads threads x $((total_ops / threads)) replacements (mixed 16 B - 64 KiB, ${fill:-ends} written), $repeats runs each, interleaved; $(nproc) CPUs"
+    echo "$title, $repeats runs each, interleaved; $(nproc) CPUs"
     for ((r = 0; r < repeats; r++)); do
         for c in "${configs[@]}"; do
             run_one "$c"
@@ -130,6 +136,21 @@ measure() {
 }
 
 for threads in $thread_counts; do
-    measure "$threads"
+    workload=("$program" "$threads" "$((total_ops / threads))" $fill)
+    expect='^allocations'
+    measure "alloc_bench: $threads threads x $((total_ops / threads)) replacements (mixed 16 B - 64 KiB, ${fill:-ends} written)"
     echo
 done
+
+# A real allocation-heavy program: clang compiling this repository's C files in one process
+# (C++, ~1M allocations a second, mostly small), when clang is installed.
+if command -v clang >/dev/null 2>&1 && [ -z "${ALLOC_BENCH_NO_CLANG:-}" ]; then
+    sources=(tracefmt/*.c analyze/model.c analyze/view.c analyze/tree.c analyze/diff.c convert/*.c)
+    mkdir -p "$work/objs"
+    # clang writes one object per source into the current directory: a scratch one, via sh
+    # (which the recorder follows into clang by exec, as it would in a build).
+    workload=(sh -c 'cd "$1" && shift && exec clang -O2 -g -w -c "$@"' sh "$work/objs"
+        -I"$PWD" "${sources[@]/#/$PWD/}")
+    expect=''
+    measure "clang -O2 -g on ${#sources[@]} C files of this repository"
+fi
