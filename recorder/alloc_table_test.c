@@ -51,6 +51,9 @@ const char *__tsan_default_options(void) {
 
 /* The sampler's busy flag, which heap.c reads: this test links no sampler. */
 __thread int sp_sampler_tls_busy;
+sp_sampler_thread *sp_sampler_self(void) {
+    return NULL; /* no sampler here: allocation stacks come from libunwind */
+}
 int sp_sampler_set_busy(int busy) {
     int previous = sp_sampler_tls_busy;
     sp_sampler_tls_busy = busy;
@@ -465,7 +468,7 @@ static void *storm_main(void *arg) {
 
 static void test_storm(void) {
     const char *why = NULL;
-    sp_heap_config config = {"all", 64, wake_drain};
+    sp_heap_config config = {"all", 64, wake_drain, 0};
     CHECK("'all' is a valid configuration", sp_heap_configure(&config, &why) == 0);
     CHECK_EQ_U64("mode is all", sp_heap_mode(), SPT_ALLOC_ALL);
     char path[4200];
@@ -553,10 +556,10 @@ static void test_storm(void) {
 
 static void test_sampled(void) {
     const char *why = NULL;
-    sp_heap_config bad = {"12x", 64, NULL};
+    sp_heap_config bad = {"12x", 64, NULL, 0};
     CHECK("a malformed SPPROF_ALLOC is refused with a reason",
           sp_heap_configure(&bad, &why) != 0 && why != NULL && strstr(why, "bytes") != NULL);
-    sp_heap_config config = {NULL, 64, NULL};
+    sp_heap_config config = {NULL, 64, NULL, 0};
     CHECK("the default configuration is valid", sp_heap_configure(&config, &why) == 0);
     CHECK_EQ_U64("the default is sampling", sp_heap_mode(), SPT_ALLOC_SAMPLED);
     CHECK_EQ_U64("every 512 KiB on average", sp_heap_sample_bytes(), 524288);

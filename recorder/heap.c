@@ -21,6 +21,7 @@
 #include "recorder/alloc_thread.h"
 #include "recorder/sampler.h"
 #include "recorder/stamp.h"
+#include "recorder/unwind.h"
 #include "recorder/wake.h"
 
 /* Frames the hook itself adds before the program's (unw_backtrace, this file, preload.c); the
@@ -55,6 +56,7 @@ static uint64_t mean_bytes;      /* 0 in "all" mode: every allocation is sampled
 static uint32_t max_depth = 128; /* frames per stack */
 static size_t ring_bytes = RING_BYTES_SAMPLED;
 static void (*wake_writer)(void);
+static int unwind_fp; /* --unwind fp: allocation stacks from frame pointers too */
 static uint64_t own_text_start, own_text_end; /* this library's code, to skip our frames */
 static int fork_locked;                       /* the prepare handler took the table's locks */
 
@@ -244,6 +246,16 @@ SP_HOOK_SAFE static uint32_t first_program_frame(const uint64_t *pcs, uint32_t n
  * from a thread-specific-data destructor that re-arms until the last round, after TSan has torn
  * the thread down, and TSan then crashes in the destructor's mutex. */
 SP_HOOK_SAFE static int backtrace_here(uint64_t *pcs, int max) {
+    /* --unwind fp: the frame-pointer chain, as the CPU samples walk it, from this frame up to
+     * the top of the thread's stack (known for threads the recorder saw start; others, until
+     * the writer has found their stack, fall back to libunwind). */
+    const sp_sampler_thread *self = unwind_fp ? sp_sampler_self() : NULL;
+    if (self != NULL && self->stack_hi != 0) {
+        uint64_t fp = (uint64_t)(uintptr_t)__builtin_frame_address(0);
+        int truncated = 0;
+        return sp_unwind_fp_from((uint64_t)(uintptr_t)&backtrace_here, fp, fp, self->stack_hi, pcs,
+                                 (uint32_t)max, &truncated);
+    }
 #if defined(__SANITIZE_THREAD__)
     unw_context_t context;
     unw_cursor_t cursor;
@@ -518,6 +530,7 @@ int sp_heap_configure(const sp_heap_config *config, const char **why) {
         return -1;
     }
     max_depth = config->max_depth > 0 ? config->max_depth : 1;
+    unwind_fp = config->unwind_fp;
     ring_bytes = mode == SPT_ALLOC_ALL ? RING_BYTES_ALL : RING_BYTES_SAMPLED;
     wake_writer = config->wake_writer;
     if (mode == SPT_ALLOC_OFF) {

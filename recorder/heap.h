@@ -22,6 +22,7 @@ typedef struct {
     const char *spec;          /* SPPROF_ALLOC: NULL or "" = default, "off", "all", or bytes */
     uint32_t max_depth;        /* frames captured per allocation stack */
     void (*wake_writer)(void); /* asks the writer thread to drain soon; NULL = never asked */
+    int unwind_fp;             /* --unwind fp: frame pointers, as the CPU samples use */
 } sp_heap_config;
 
 /* Nonzero while allocations are being recorded: the hooks test it before anything else (an

@@ -143,7 +143,7 @@ int sp_recording_start(const sp_options *o, const sp_lineage *lin, sp_start_kind
     /* ---- allocation recording (heap.h): configured before the writer writes the header's
      * allocation mode, started once the writer runs. ---- */
     sp_heap_config hc = {o->alloc_spec[0] != '\0' ? o->alloc_spec : NULL, o->max_depth,
-                         sp_wake_writer};
+                         sp_wake_writer, o->unwind == SP_UNWIND_FP};
     const char *why = NULL;
     if (sp_heap_configure(&hc, &why) != 0) {
         snprintf(err, err_len, "%s", why != NULL ? why : "cannot configure allocation recording");

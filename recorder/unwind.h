@@ -34,6 +34,12 @@ SP_SIGNAL_SAFE int sp_unwind_native(void *ucontext, uint64_t *pcs, uint32_t max_
 SP_SIGNAL_SAFE int sp_unwind_fp(const void *ucontext, uint64_t stack_hi, uint64_t *pcs,
                                 uint32_t max_frames, int *truncated);
 
+/* sp_unwind_fp from registers rather than a ucontext: pc is the first frame's address, sp and
+ * fp the stack and frame pointers there. The allocation hooks walk their own thread's stack this
+ * way (pc: the hook itself; fp: __builtin_frame_address(0)). Async-signal-safe. */
+SP_SIGNAL_SAFE int sp_unwind_fp_from(uint64_t pc, uint64_t sp, uint64_t fp, uint64_t stack_hi,
+                                     uint64_t *pcs, uint32_t max_frames, int *truncated);
+
 /* The interrupted stack pointer in a signal's ucontext. Async-signal-safe. */
 SP_SIGNAL_SAFE uint64_t sp_unwind_context_sp(const void *ucontext);
 

@@ -34,6 +34,11 @@ SP_SIGNAL_SAFE int sp_unwind_fp(const void *ucontext, uint64_t stack_hi, uint64_
                                 uint32_t max_frames, int *truncated) {
     uint64_t pc, sp, fp;
     context_regs(ucontext, &pc, &sp, &fp);
+    return sp_unwind_fp_from(pc, sp, fp, stack_hi, pcs, max_frames, truncated);
+}
+
+SP_SIGNAL_SAFE int sp_unwind_fp_from(uint64_t pc, uint64_t sp, uint64_t fp, uint64_t stack_hi,
+                                     uint64_t *pcs, uint32_t max_frames, int *truncated) {
     *truncated = 0;
     if (pc == 0 || max_frames == 0) {
         return 0;

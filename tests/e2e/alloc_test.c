@@ -220,7 +220,8 @@ static int stack_has(spt_reader *r, uint32_t stack, const char *name, int depth)
 static int leaks_found(replay *rp, const char *out, int *listed) {
     int found = 0;
     *listed = 0;
-    for (const char *line = strstr(out, "leak "); line != NULL; line = strstr(line + 1, "\nleak ")) {
+    for (const char *line = strstr(out, "leak "); line != NULL;
+         line = strstr(line + 1, "\nleak ")) {
         unsigned long long address = 0, size = 0;
         char function[64] = "", one[192];
         if (line[0] == '\n') {
@@ -263,8 +264,9 @@ static void test_leaks(void) {
     CHECK("the trace ended cleanly", st->ended_cleanly);
     int listed = 0;
     int found = leaks_found(&rp, rec.out, &listed);
-    fprintf(stderr, "leaks: %d listed, %d live with size and function; %llu live blocks; %llu "
-                    "ALLOC, %llu FREE, %llu seen\n",
+    fprintf(stderr,
+            "leaks: %d listed, %d live with size and function; %llu live blocks; %llu "
+            "ALLOC, %llu FREE, %llu seen\n",
             listed, found, (unsigned long long)rp.n_live, (unsigned long long)rp.allocs,
             (unsigned long long)rp.frees, (unsigned long long)st->end.allocs_seen);
     CHECK_EQ_U64("the program lists its eight leaks", listed, 8);
@@ -288,6 +290,34 @@ static void test_leaks(void) {
     free_result(&rec);
 }
 
+/* --unwind fp: allocation stacks come from the frame-pointer chain, as the CPU samples' do, and
+ * still start at the function that called the allocator. */
+static void test_leaks_fp(void) {
+    char trace[PATH_MAX + 32];
+    snprintf(trace, sizeof trace, "%s/leaks_fp.sptrace", tmp_dir);
+    const char *argv[] = {record_bin,       "-o",  trace, "--unwind", "fp",
+                          "--alloc-sample", "all", "--",  leaks_bin,  NULL};
+    char lib_env[PATH_MAX + 16];
+    snprintf(lib_env, sizeof lib_env, "SPPROF_LIB=%s", lib_path);
+    const char *env[] = {lib_env, NULL};
+    run_result rec = run(argv, env);
+    CHECK_EQ_U64("alloc_leaks exits with 0 under --unwind fp", rec.status, 0);
+    replay rp;
+    if (replay_trace(trace, &rp) != 0) {
+        CHECK("the --unwind fp leaks trace reads to its end", 0);
+        free_result(&rec);
+        return;
+    }
+    int listed = 0;
+    int found = leaks_found(&rp, rec.out, &listed);
+    CHECK_EQ_U64("--unwind fp: each leak is live with its size, from its function", found, 8);
+    CHECK_EQ_U64("--unwind fp: and nothing else is live", rp.n_live, 8);
+    CHECK_EQ_U64("--unwind fp: nothing was dropped", spt_reader_get_stats(rp.r)->end.dropped_allocs,
+                 0);
+    replay_close(&rp);
+    free_result(&rec);
+}
+
 static void test_peak(void) {
     char trace[PATH_MAX + 32];
     snprintf(trace, sizeof trace, "%s/peak.sptrace", tmp_dir);
@@ -305,8 +335,9 @@ static void test_peak(void) {
     const spt_header *h = spt_reader_header(rp.r);
     double peak_ratio = peak ? (double)rp.peak_weight / (double)peak : 0;
     double total_ratio = allocated ? (double)rp.total_weight / (double)allocated : 0;
-    fprintf(stderr, "peak: true %llu B, estimated %llu B (%.1f%%); allocated %llu B, estimated "
-                    "%.1f%%; %llu of %llu allocations recorded\n",
+    fprintf(stderr,
+            "peak: true %llu B, estimated %llu B (%.1f%%); allocated %llu B, estimated "
+            "%.1f%%; %llu of %llu allocations recorded\n",
             (unsigned long long)peak, (unsigned long long)rp.peak_weight, 100 * peak_ratio,
             (unsigned long long)allocated, 100 * total_ratio, (unsigned long long)rp.allocs,
             (unsigned long long)count);
@@ -345,8 +376,9 @@ static void test_storm(const char *mode) {
         return;
     }
     const spt_reader_stats *st = spt_reader_get_stats(rp.r);
-    fprintf(stderr, "storm (%s): %llu program allocations, %llu seen, %llu ALLOC, %llu FREE, "
-                    "%llu dropped, %u threads, %llu live at exit\n",
+    fprintf(stderr,
+            "storm (%s): %llu program allocations, %llu seen, %llu ALLOC, %llu FREE, "
+            "%llu dropped, %u threads, %llu live at exit\n",
             mode, (unsigned long long)allocations, (unsigned long long)st->end.allocs_seen,
             (unsigned long long)rp.allocs, (unsigned long long)rp.frees,
             (unsigned long long)st->end.dropped_allocs, spt_reader_thread_count(rp.r),
@@ -519,6 +551,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     test_leaks();
+    test_leaks_fp();
     test_early();
     test_cpp();
     test_peak();
