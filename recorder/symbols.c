@@ -281,8 +281,8 @@ static const char *function_symbol(Dwfl_Module *mod, uint64_t addr) {
     return *slot != no_index ? sp_symtab_index_lookup(*slot, addr) : NULL;
 }
 
-/* Frees a module's index (dwfl_report_end's "removed" callback, and dwfl_getmodules' at the
- * end). */
+/* Frees a module's index (dwfl_getmodules' callback at the end, and through free_removed_index
+ * dwfl_report_end's for a module dropped at a rescan). */
 static int free_module_index(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr base,
                              void *arg) {
     (void)mod, (void)name, (void)base, (void)arg;
@@ -295,11 +295,9 @@ static int free_module_index(Dwfl_Module *mod, void **userdata, const char *name
 
 static int free_removed_index(Dwfl_Module *mod, void *userdata, const char *name, Dwarf_Addr base,
                               void *arg) {
-    (void)mod, (void)name, (void)base, (void)arg;
-    if (userdata != no_index) {
-        sp_symtab_index_free(userdata);
-    }
-    return DWARF_CB_OK;
+    /* libdwfl passes the address of the module's user data slot here (MODCB_ARGS), as it does
+     * to dwfl_getmodules' callbacks, although this prototype says void *. */
+    return free_module_index(mod, (void **)userdata, name, base, arg);
 }
 
 /* Rescans the loaded objects when dlopen or dlclose changed them since the last scan (or always,
