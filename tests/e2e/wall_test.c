@@ -47,13 +47,14 @@ static void run_case(const char *interval, double interval_s) {
     char trace[PATH_MAX], name[64];
     snprintf(name, sizeof name, "wall-%s.sptrace", interval);
     e2e_path(trace, name);
-    const char *argv[] = {record_bin, "-o", trace, "--clock", "wall", "--interval", interval, "--",
-                          sleeper, NULL};
+    const char *argv[] = {record_bin,   "-o",     trace, "--clock", "wall",
+                          "--interval", interval, "--",  sleeper,   NULL};
     e2e_run_result r = e2e_run(argv, NULL, NULL);
     fprintf(stderr, "[%s ms] %s%s", interval, r.out, r.err);
-    CHECK_EQ_U64("sleeper exits 0: every wait lasted its time, none ended in EINTR", r.status, 0);
-    CHECK("it reports 40 waits, none interrupted, none mistimed",
-          strcmp(r.out, "sleeper: 40 waits, 0 interrupted, 0 mistimed\n") == 0);
+    CHECK_EQ_U64("sleeper exits 0: no wait ended in EINTR or early, at most 2 of 40 were late",
+                 r.status, 0);
+    CHECK("it reports 40 waits, none interrupted, none cut short",
+          strncmp(r.out, "sleeper: 40 waits, 0 interrupted, 0 cut short, ", 47) == 0);
     e2e_trace t;
     e2e_read_trace(trace, NULL, &t);
     CHECK("the trace ends cleanly", t.open_status == SPT_OK && t.stats.ended_cleanly);

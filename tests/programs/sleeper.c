@@ -18,7 +18,8 @@
 #define WAIT_MS 100
 
 static atomic_int interrupted; /* EINTR or another error */
-static atomic_int mistimed;    /* returned too early or much too late */
+static atomic_int cut_short;   /* returned before its time: what a sampling signal would do */
+static atomic_int late;        /* returned over 60 ms late: a loaded machine, or a stalled thread */
 
 static double now_s(void) {
     struct timespec ts;
@@ -30,8 +31,10 @@ static void check(int failed, double started) {
     double took_ms = (now_s() - started) * 1e3;
     if (failed) {
         atomic_fetch_add(&interrupted, 1);
-    } else if (took_ms < WAIT_MS - 1 || took_ms > WAIT_MS + 60) {
-        atomic_fetch_add(&mistimed, 1);
+    } else if (took_ms < WAIT_MS - 1) {
+        atomic_fetch_add(&cut_short, 1);
+    } else if (took_ms > WAIT_MS + 60) {
+        atomic_fetch_add(&late, 1);
     }
 }
 
@@ -132,8 +135,10 @@ int main(void) {
     for (int i = 0; i < 5; i++) {
         pthread_join(t[i], NULL);
     }
-    int bad = atomic_load(&interrupted) + atomic_load(&mistimed);
-    printf("sleeper: %d waits, %d interrupted, %d mistimed\n", 4 * WAITS,
-           atomic_load(&interrupted), atomic_load(&mistimed));
+    /* A wait that ends early or in an error is the failure this program exists to catch; a late
+     * one can be the machine's (two cores running a test suite), so a few are tolerated. */
+    int bad = atomic_load(&interrupted) + atomic_load(&cut_short) + (atomic_load(&late) > 2);
+    printf("sleeper: %d waits, %d interrupted, %d cut short, %d late\n", 4 * WAITS,
+           atomic_load(&interrupted), atomic_load(&cut_short), atomic_load(&late));
     return bad == 0 ? 0 : 1;
 }
