@@ -245,7 +245,7 @@ SP_HOOK_SAFE static uint32_t first_program_frame(const uint64_t *pcs, uint32_t n
  * much cheaper than stepping a cursor. Under TSan that cache cannot be used: it frees itself
  * from a thread-specific-data destructor that re-arms until the last round, after TSan has torn
  * the thread down, and TSan then crashes in the destructor's mutex. */
-SP_HOOK_SAFE static int backtrace_here(uint64_t *pcs, int max) {
+SP_HOOK_SAFE static int backtrace_here(uint64_t *pcs, int max, uintptr_t caller) {
     /* --unwind fp: the frame-pointer chain, as the CPU samples walk it, from this frame up to
      * the top of the thread's stack (known for threads the recorder saw start; others, until
      * the writer has found their stack, fall back to libunwind). */
@@ -259,7 +259,12 @@ SP_HOOK_SAFE static int backtrace_here(uint64_t *pcs, int max) {
 #if defined(__SANITIZE_THREAD__)
     unw_context_t context;
     unw_cursor_t cursor;
+    if (!sp_unwind_enter()) {
+        pcs[0] = (uint64_t)caller;
+        return 1;
+    }
     if (unw_getcontext(&context) != 0 || unw_init_local(&cursor, &context) < 0) {
+        sp_unwind_leave();
         return 0;
     }
     int n = 0;
@@ -270,9 +275,17 @@ SP_HOOK_SAFE static int backtrace_here(uint64_t *pcs, int max) {
         }
         pcs[n++] = (uint64_t)ip;
     } while (n < max && unw_step(&cursor) > 0);
+    sp_unwind_leave();
     return n;
 #else
-    return unw_backtrace((void **)(void *)pcs, max);
+    if (!sp_unwind_enter()) {
+        /* A fork is under way (unwind.h): the allocation's caller alone. */
+        pcs[0] = (uint64_t)caller;
+        return 1;
+    }
+    int n = unw_backtrace((void **)(void *)pcs, max);
+    sp_unwind_leave();
+    return n;
 #endif
 }
 
@@ -307,7 +320,7 @@ record_alloc(sp_alloc_thread *t, uint64_t address, uint64_t size, uintptr_t call
         return;
     }
     /* A SIGPROF meanwhile finds the busy flag set and does not re-enter libunwind here. */
-    int got = backtrace_here(e->pcs, (int)capacity);
+    int got = backtrace_here(e->pcs, (int)capacity, caller);
     uint32_t n = got > 0 ? (uint32_t)got : 0;
     uint32_t first = first_program_frame(e->pcs, n, caller);
     uint32_t kept = n - first;

@@ -317,9 +317,11 @@ static void fork_prepare(void) {
     sp_writer_thread_fork_prepare();
     sp_threads_lock();
     sp_events_lock();
+    sp_unwind_fork_prepare(sp_sampler_busy());
 }
 
 static void fork_parent(void) {
+    sp_unwind_fork_done(0);
     sp_events_unlock();
     sp_threads_unlock();
     sp_writer_thread_fork_parent();
@@ -330,6 +332,7 @@ static void fork_parent(void) {
 
 static void fork_child(void) {
     int was_recording = rec.fork_was_active;
+    sp_unwind_fork_done(1);
     pthread_mutex_init(&rec.lock, NULL);
     rec.fork_locked = 0;
     sp_events_after_fork_child();

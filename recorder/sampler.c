@@ -112,7 +112,10 @@ SP_SIGNAL_SAFE static void take_sample(sp_sampler_thread *t, void *ucontext, uin
         atomic_fetch_add_explicit(&t->dropped_noring, 1, memory_order_relaxed);
         return;
     }
-    sp_sample_entry *e = sp_ring_reserve(t->ring, sp_sampler_entry_bytes(t->max_depth));
+    /* Room for the unwinder's scratch frames too (SP_UNWIND_SLACK); only what it keeps is
+     * committed. */
+    sp_sample_entry *e =
+        sp_ring_reserve(t->ring, sp_sampler_entry_bytes(t->max_depth + SP_UNWIND_SLACK));
     if (e != NULL) {
         int truncated = 0;
         int n;

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "recorder/log.h"
+#include "recorder/unwind.h"
 #include "recorder/wake.h"
 
 #define MAX_SLOTS         32768u     /* threads alive (or ended, unrecorded) at once */
@@ -93,7 +94,7 @@ int sp_threads_setup(const sp_threads_config *config, char *err, size_t err_len)
         }
         reg.key_ok = 1;
     }
-    uint64_t entry = sp_sampler_entry_bytes(config->max_depth) + 64;
+    uint64_t entry = sp_sampler_entry_bytes(config->max_depth + SP_UNWIND_SLACK) + 64;
     uint64_t ring = pow2_at_least(SAMPLES_PER_RING * entry);
     if (ring < MIN_RING_BYTES) {
         ring = MIN_RING_BYTES;

@@ -3,6 +3,8 @@
 #define _GNU_SOURCE
 #include "recorder/unwind.h"
 
+#include <string.h> /* memmove */
+
 /* Local-only: unwind this process without the remote-access machinery (and its allocations). */
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
@@ -13,8 +15,12 @@ int sp_unwind_init(void) {
     return unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
 }
 
-SP_SIGNAL_SAFE int sp_unwind_native(void *ucontext, uint64_t *pcs, uint32_t max_frames,
-                                    int *truncated) {
+/* The careful walk: one unw_step per frame from the signal context itself. Debian's libunwind
+ * 1.6 makes two sigprocmask calls per step, ~2.5 us a frame here: a 10,000-frame stack took
+ * 25 ms, longer than the sampling interval, and the program made no progress at all. It is the
+ * fallback when the fast walk cannot be matched to the context. */
+SP_SIGNAL_SAFE static int step_from_context(void *ucontext, uint64_t *pcs, uint32_t max_frames,
+                                            int *truncated) {
     unw_cursor_t cursor;
     *truncated = 0;
     /* On x86-64 and aarch64 unw_context_t is ucontext_t, so the kernel's signal context can seed
@@ -42,4 +48,52 @@ SP_SIGNAL_SAFE int sp_unwind_native(void *ucontext, uint64_t *pcs, uint32_t max_
         }
     }
     return (int)n;
+}
+
+SP_SIGNAL_SAFE int sp_unwind_native(void *ucontext, uint64_t *pcs, uint32_t max_frames,
+                                    int *truncated) {
+#if defined(__SANITIZE_THREAD__)
+    /* unw_backtrace's per-thread cache frees itself after TSan has torn the thread down (see
+     * backtrace_here in heap.c). */
+    if (!sp_unwind_enter()) {
+        return -1;
+    }
+    int stepped = step_from_context(ucontext, pcs, max_frames, truncated);
+    sp_unwind_leave();
+    return stepped;
+#else
+    /* The fast walk: unw_backtrace from this frame, through the kernel's signal frame (which
+     * libunwind's trace recognizes), into the interrupted code, with libunwind's per-thread
+     * cache of frame layouts: no system call once a frame's layout is known, 60 us for 10,000
+     * frames instead of 25 ms. The interrupted PC marks where the program's frames start; the
+     * frames before it (this function, the handler, the signal trampoline) are dropped. */
+    if (!sp_unwind_enter()) {
+        return -1; /* a fork is under way */
+    }
+    uint32_t capacity = max_frames + SP_UNWIND_SLACK;
+    int got = unw_backtrace((void **)(void *)pcs, (int)capacity);
+    sp_unwind_leave();
+    uint32_t n = got > 0 ? (uint32_t)got : 0;
+    uint64_t interrupted = sp_unwind_context_pc(ucontext);
+    for (uint32_t first = 0; first < n && first < SP_UNWIND_SLACK; first++) {
+        if (pcs[first] != interrupted) {
+            continue;
+        }
+        uint32_t kept = n - first;
+        *truncated = n == capacity || kept > max_frames;
+        if (kept > max_frames) {
+            kept = max_frames;
+        }
+        memmove(pcs, pcs + first, kept * sizeof *pcs);
+        return (int)kept;
+    }
+    /* The trace did not reach the interrupted frame (a frame it cannot describe): walk from
+     * the context itself. */
+    if (!sp_unwind_enter()) {
+        return -1;
+    }
+    int stepped = step_from_context(ucontext, pcs, max_frames, truncated);
+    sp_unwind_leave();
+    return stepped;
+#endif
 }

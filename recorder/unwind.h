@@ -13,8 +13,28 @@
  * negative libunwind error code. Not async-signal-safe. */
 int sp_unwind_init(void);
 
+/* Every use of libunwind's local unwinder is bracketed by sp_unwind_enter and sp_unwind_leave,
+ * so that fork can wait until no thread holds libunwind's internal lock (unwind.c). enter
+ * returns 1 when the caller may unwind, 0 while a fork is under way (the caller unwinds some
+ * other way or not at all, and must not call leave). Async-signal-safe. */
+SP_SIGNAL_SAFE int sp_unwind_enter(void);
+SP_SIGNAL_SAFE void sp_unwind_leave(void);
+
+/* fork's prepare handler: closes the gate and waits (within a second) until no other thread is
+ * inside libunwind. caller_is_unwinding: the forking thread is itself inside an unwind (a fork
+ * from a signal handler), which it cannot wait for. Not async-signal-safe. */
+void sp_unwind_fork_prepare(int caller_is_unwinding);
+
+/* fork's parent and child handlers: reopen the gate (in the child, with no thread inside). */
+void sp_unwind_fork_done(int in_child);
+
+/* Entries beyond max_frames that sp_unwind_native needs in pcs as scratch: it walks from its own
+ * frame, through the handler and the signal trampoline, and drops those frames afterwards. */
+#define SP_UNWIND_SLACK 16u
+
 /* Captures the native stack of the code interrupted by a signal: ucontext is the handler's third
- * argument. Stores up to max_frames instruction addresses in pcs, innermost first: the exact PC
+ * argument. pcs must have room for max_frames + SP_UNWIND_SLACK entries. Stores up to
+ * max_frames instruction addresses in pcs, innermost first: the exact PC
  * for the interrupted frame, return addresses for its callers. Sets *truncated to 1 when more
  * frames existed beyond max_frames, else 0. Returns the number of frames stored (0 when none
  * could be found), or -1 when libunwind could not start from the context. Not re-entrant per
@@ -42,5 +62,8 @@ SP_SIGNAL_SAFE int sp_unwind_fp_from(uint64_t pc, uint64_t sp, uint64_t fp, uint
 
 /* The interrupted stack pointer in a signal's ucontext. Async-signal-safe. */
 SP_SIGNAL_SAFE uint64_t sp_unwind_context_sp(const void *ucontext);
+
+/* The interrupted program counter in a signal's ucontext. Async-signal-safe. */
+SP_SIGNAL_SAFE uint64_t sp_unwind_context_pc(const void *ucontext);
 
 #endif /* SPPROF_RECORDER_UNWIND_H */

@@ -30,6 +30,12 @@ SP_SIGNAL_SAFE uint64_t sp_unwind_context_sp(const void *ucontext) {
     return sp;
 }
 
+SP_SIGNAL_SAFE uint64_t sp_unwind_context_pc(const void *ucontext) {
+    uint64_t pc, sp, fp;
+    context_regs(ucontext, &pc, &sp, &fp);
+    return pc;
+}
+
 SP_SIGNAL_SAFE int sp_unwind_fp(const void *ucontext, uint64_t stack_hi, uint64_t *pcs,
                                 uint32_t max_frames, int *truncated) {
     uint64_t pc, sp, fp;
