@@ -16,7 +16,8 @@
 /* Set once by sp_stamp_init: stamps are TSC ticks (1) or nanoseconds (0). */
 extern int sp_stamp_is_tsc;
 
-/* Chooses the stamp source: the TSC when the kernel's clocksource is "tsc", else the clock.
+/* Chooses the stamp source: the TSC when the kernel's clocksource is "tsc", or kvm-clock on an
+ * invariant TSC that the hypervisor keeps in step across vCPUs (stamp.c), else the clock.
  * Call once before any stamp is taken (the hooks are not recording yet). Not
  * async-signal-safe. */
 void sp_stamp_init(void);
