@@ -245,7 +245,8 @@ SP_HOOK_SAFE static uint32_t first_program_frame(const uint64_t *pcs, uint32_t n
  * much cheaper than stepping a cursor. Under TSan that cache cannot be used: it frees itself
  * from a thread-specific-data destructor that re-arms until the last round, after TSan has torn
  * the thread down, and TSan then crashes in the destructor's mutex. */
-SP_HOOK_SAFE static int backtrace_here(uint64_t *pcs, int max, uintptr_t caller) {
+SP_HOOK_SAFE static int backtrace_here(sp_alloc_thread *t, uint64_t *pcs, int max,
+                                       uintptr_t caller) {
     /* --unwind fp: the frame-pointer chain, as the CPU samples walk it, from this frame up to
      * the top of the thread's stack (known for threads the recorder saw start; others, until
      * the writer has found their stack, fall back to libunwind). */
@@ -259,12 +260,12 @@ SP_HOOK_SAFE static int backtrace_here(uint64_t *pcs, int max, uintptr_t caller)
 #if defined(__SANITIZE_THREAD__)
     unw_context_t context;
     unw_cursor_t cursor;
-    if (!sp_unwind_enter()) {
+    if (!sp_unwind_enter(&t->unwinding)) {
         pcs[0] = (uint64_t)caller;
         return 1;
     }
     if (unw_getcontext(&context) != 0 || unw_init_local(&cursor, &context) < 0) {
-        sp_unwind_leave();
+        sp_unwind_leave(&t->unwinding);
         return 0;
     }
     int n = 0;
@@ -275,16 +276,16 @@ SP_HOOK_SAFE static int backtrace_here(uint64_t *pcs, int max, uintptr_t caller)
         }
         pcs[n++] = (uint64_t)ip;
     } while (n < max && unw_step(&cursor) > 0);
-    sp_unwind_leave();
+    sp_unwind_leave(&t->unwinding);
     return n;
 #else
-    if (!sp_unwind_enter()) {
+    if (!sp_unwind_enter(&t->unwinding)) {
         /* A fork is under way (unwind.h): the allocation's caller alone. */
         pcs[0] = (uint64_t)caller;
         return 1;
     }
     int n = unw_backtrace((void **)(void *)pcs, max);
-    sp_unwind_leave();
+    sp_unwind_leave(&t->unwinding);
     return n;
 #endif
 }
@@ -320,7 +321,7 @@ record_alloc(sp_alloc_thread *t, uint64_t address, uint64_t size, uintptr_t call
         return;
     }
     /* A SIGPROF meanwhile finds the busy flag set and does not re-enter libunwind here. */
-    int got = backtrace_here(e->pcs, (int)capacity, caller);
+    int got = backtrace_here(t, e->pcs, (int)capacity, caller);
     uint32_t n = got > 0 ? (uint32_t)got : 0;
     uint32_t first = first_program_frame(e->pcs, n, caller);
     uint32_t kept = n - first;
@@ -500,6 +501,15 @@ static int find_own_text(struct dl_phdr_info *info, size_t size, void *data) {
 }
 
 /* ---- fork ---------------------------------------------------------------------------------- */
+
+void sp_heap_wait_unwinders(uint64_t deadline_ns) {
+    for (sp_alloc_thread *t = atomic_load_explicit(&sp_alloc_threads, memory_order_acquire);
+         t != NULL; t = t->next) {
+        if (t != sp_heap_tls) {
+            sp_unwind_gate_wait(&t->unwinding, deadline_ns);
+        }
+    }
+}
 
 /* A fork from a signal handler that interrupted this thread inside the recorder must not wait
  * for (or reset) what the interrupted code holds: nothing is touched then. */

@@ -49,6 +49,10 @@ SP_SIGNAL_SAFE uint32_t sp_heap_max_depth(void);
  * counts from zero. Not async-signal-safe. */
 void sp_heap_start(void);
 
+/* fork's prepare handler: waits until no other thread's allocation hook is inside libunwind
+ * (the fork gate, unwind.h), or until deadline_ns on CLOCK_MONOTONIC. Not async-signal-safe. */
+void sp_heap_wait_unwinders(uint64_t deadline_ns);
+
 /* Stops recording: hooks pass straight through from now on. Events already in the rings stay
  * there for the writer's last drain. A forked child that is not followed should call this.
  * Async-signal-safe. */

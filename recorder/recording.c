@@ -28,19 +28,19 @@
 #define SIGNAL_DRAIN_NS 100000000u /* wait for queued sampling requests before handing over */
 
 static struct {
-    pthread_mutex_t lock;   /* serializes start and finish */
-    _Atomic int started;    /* a recording exists in process `pid` */
+    pthread_mutex_t lock; /* serializes start and finish */
+    _Atomic int started;  /* a recording exists in process `pid` */
     _Atomic pid_t pid;
     sp_start_kind kind;
     sp_options opt;
     sp_lineage lin;
     int summary;
     uint64_t setup_cpu_ns;
-    int exec_restart;       /* an exec was prepared: continue in `next` if it fails */
+    int exec_restart; /* an exec was prepared: continue in `next` if it fails */
     sp_lineage next;
     _Atomic int taken_warned;
-    int fork_locked;        /* the atfork prepare handler took the locks */
-    int fork_was_active;    /* the forking process was recording (set in prepare) */
+    int fork_locked;     /* the atfork prepare handler took the locks */
+    int fork_was_active; /* the forking process was recording (set in prepare) */
 } rec = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static uint64_t thread_cpu_ns(void) {
@@ -94,8 +94,8 @@ static sp_sampler_mode choose_mode(const sp_options *o, spt_clock *clock) {
     return SP_SAMPLER_PROCESS_CPU;
 }
 
-int sp_recording_start(const sp_options *o, const sp_lineage *lin, sp_start_kind kind,
-                       int summary, char *err, size_t err_len) {
+int sp_recording_start(const sp_options *o, const sp_lineage *lin, sp_start_kind kind, int summary,
+                       char *err, size_t err_len) {
     uint64_t cpu_start = thread_cpu_ns();
     pthread_mutex_lock(&rec.lock);
     if (atomic_load(&rec.started) && atomic_load(&rec.pid) == getpid()) {
@@ -311,17 +311,20 @@ void sp_recording_exiting(int status) {
 static void fork_prepare(void) {
     pthread_mutex_lock(&rec.lock);
     rec.fork_locked = 1;
-    rec.fork_was_active = atomic_load(&rec.started) && atomic_load(&rec.pid) == getpid() &&
-                          sp_writer_thread_active();
+    rec.fork_was_active =
+        atomic_load(&rec.started) && atomic_load(&rec.pid) == getpid() && sp_writer_thread_active();
     sp_wall_hold();
     sp_writer_thread_fork_prepare();
     sp_threads_lock();
     sp_events_lock();
-    sp_unwind_fork_prepare(sp_sampler_busy());
+    /* Last, once the writer is held: no thread may be inside libunwind (unwind.h). */
+    uint64_t deadline_ns = sp_unwind_gate_close();
+    sp_threads_wait_unwinders(deadline_ns);
+    sp_heap_wait_unwinders(deadline_ns);
 }
 
 static void fork_parent(void) {
-    sp_unwind_fork_done(0);
+    sp_unwind_gate_open(0);
     sp_events_unlock();
     sp_threads_unlock();
     sp_writer_thread_fork_parent();
@@ -332,7 +335,7 @@ static void fork_parent(void) {
 
 static void fork_child(void) {
     int was_recording = rec.fork_was_active;
-    sp_unwind_fork_done(1);
+    sp_unwind_gate_open(1);
     pthread_mutex_init(&rec.lock, NULL);
     rec.fork_locked = 0;
     sp_events_after_fork_child();

@@ -126,8 +126,11 @@ SP_SIGNAL_SAFE static void take_sample(sp_sampler_thread *t, void *ucontext, uin
                                       memory_order_relaxed);
             }
             n = sp_unwind_fp(ucontext, t->stack_hi, e->pcs, t->max_depth, &truncated);
-        } else {
+        } else if (sp_unwind_enter(&t->unwinding)) {
             n = sp_unwind_native(ucontext, e->pcs, t->max_depth, &truncated);
+            sp_unwind_leave(&t->unwinding);
+        } else {
+            n = -1; /* a fork is under way (unwind.h): the sample is dropped */
         }
         if (n <= 0) {
             sp_ring_count_drop(t->ring); /* leave the reservation uncommitted */

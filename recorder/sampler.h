@@ -54,6 +54,7 @@ typedef struct {
     _Atomic int timer_armed;      /* the timer exists and must be deleted (exactly once) */
     _Atomic int live;             /* sampled: set by sp_sampler_start_*, cleared by stop */
     _Atomic int in_handler;       /* the handler is running on this thread right now */
+    _Atomic int unwinding;        /* the handler is inside libunwind (the fork gate, unwind.h) */
     _Atomic int stopped;          /* set by sp_sampler_stop_thread; the handler then does nothing */
     _Atomic uint64_t wall_weight; /* wall: intervals the next requested sample stands for */
     _Atomic int wall_pending;     /* wall: a request is on its way and not yet handled */

@@ -21,10 +21,10 @@
 #include "recorder/unwind.h"
 #include "recorder/wake.h"
 
-#define MAX_SLOTS         32768u     /* threads alive (or ended, unrecorded) at once */
-#define MIN_RING_BYTES    (256u << 10) /* 256 KiB: ~800 samples of 30 frames between drains */
-#define SAMPLES_PER_RING  16u        /* a ring holds at least this many maximal samples */
-#define MAX_INTERNAL      8u
+#define MAX_SLOTS        32768u       /* threads alive (or ended, unrecorded) at once */
+#define MIN_RING_BYTES   (256u << 10) /* 256 KiB: ~800 samples of 30 frames between drains */
+#define SAMPLES_PER_RING 16u          /* a ring holds at least this many maximal samples */
+#define MAX_INTERNAL     8u
 
 /* The main thread's initial stack pointer (ld.so): its frames all lie below it. */
 extern void *__libc_stack_end;
@@ -36,8 +36,8 @@ typedef struct {
 
 static struct {
     pthread_mutex_t lock;
-    sp_thread *slots;        /* MAX_SLOTS slots, mapped once and never unmapped */
-    _Atomic size_t used;     /* slots ever handed out (the handler scans this many) */
+    sp_thread *slots;    /* MAX_SLOTS slots, mapped once and never unmapped */
+    _Atomic size_t used; /* slots ever handed out (the handler scans this many) */
     sp_thread *free_list;
     sp_thread *live;
     pthread_key_t key;
@@ -45,9 +45,9 @@ static struct {
     _Atomic int enabled;
     uint32_t max_depth;
     size_t ring_bytes;
-    size_t max_rings;        /* the pool never maps more */
+    size_t max_rings; /* the pool never maps more */
     size_t rings_mapped;
-    sp_ring **free_rings;    /* max_rings entries */
+    sp_ring **free_rings; /* max_rings entries */
     size_t n_free_rings;
     _Atomic uint64_t seen;
     _Atomic uint64_t refused;
@@ -284,8 +284,8 @@ sp_thread *sp_threads_register_self(uint64_t stack_hi) {
         /* The thread stays in the trace (start, name, end) but is not sampled: say so once. */
         static _Atomic int said;
         if (!atomic_exchange(&said, 1)) {
-            sp_log("spprof: %s%s%s; some threads are not sampled", err.what,
-                   err.errnum ? ": " : "", err.errnum ? strerror(err.errnum) : "");
+            sp_log("spprof: %s%s%s; some threads are not sampled", err.what, err.errnum ? ": " : "",
+                   err.errnum ? strerror(err.errnum) : "");
         }
         t->s.os_tid = gettid_now();
     }
@@ -475,6 +475,16 @@ void sp_threads_renamed(int self, pthread_t th, const char *name) {
         break;
     }
     pthread_mutex_unlock(&reg.lock);
+}
+
+void sp_threads_wait_unwinders(uint64_t deadline_ns) {
+    int self = (int)gettid();
+    size_t used = atomic_load(&reg.used);
+    for (size_t i = 0; i < used; i++) {
+        if (reg.slots[i].s.os_tid != self) {
+            sp_unwind_gate_wait(&reg.slots[i].s.unwinding, deadline_ns);
+        }
+    }
 }
 
 void sp_threads_lock(void) {

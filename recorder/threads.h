@@ -28,32 +28,32 @@ typedef struct sp_thread {
     struct sp_thread *next_free; /* the free list */
     uint64_t incarnation;        /* bumped each time the slot is reused */
     sp_thread_state state;
-    int adopted;         /* found in /proc/self/task: no TLS destructor, the writer polls it */
-    int has_pthread;     /* pthread is valid (registered by the thread itself) */
-    pthread_t pthread;   /* for pthread_setname_np(other_thread, ...) */
-    uint64_t start_ns;   /* CLOCK_MONOTONIC when registered */
+    int adopted;             /* found in /proc/self/task: no TLS destructor, the writer polls it */
+    int has_pthread;         /* pthread is valid (registered by the thread itself) */
+    pthread_t pthread;       /* for pthread_setname_np(other_thread, ...) */
+    uint64_t start_ns;       /* CLOCK_MONOTONIC when registered */
     _Atomic uint64_t end_ns; /* CLOCK_MONOTONIC when it ended; 0 while running */
-    char name[16];       /* current name (comm), NUL-terminated */
-    uint32_t name_seq;   /* bumped on each rename */
-    uint64_t name_ns;    /* CLOCK_MONOTONIC of the last rename */
+    char name[16];           /* current name (comm), NUL-terminated */
+    uint32_t name_seq;       /* bumped on each rename */
+    uint64_t name_ns;        /* CLOCK_MONOTONIC of the last rename */
 
     /* Writer thread only. */
-    uint32_t w_id;              /* thread id in the trace; 0 until defined */
-    uint32_t w_name_seq;        /* name_seq last written */
-    int w_end_written;          /* THREAD_END written; recycled on the writer's next pass */
-    uint64_t w_full, w_other;   /* ring drops already reported */
-    uint64_t w_busy, w_noring;  /* busy and no-ring drops already reported */
-    uint32_t w_last_remote;     /* stack id of the last wall-clock remote sample (REPEAT) */
+    uint32_t w_id;             /* thread id in the trace; 0 until defined */
+    uint32_t w_name_seq;       /* name_seq last written */
+    int w_end_written;         /* THREAD_END written; recycled on the writer's next pass */
+    uint64_t w_full, w_other;  /* ring drops already reported */
+    uint64_t w_busy, w_noring; /* busy and no-ring drops already reported */
+    uint32_t w_last_remote;    /* stack id of the last wall-clock remote sample (REPEAT) */
 
     /* Wall-clock sampler thread only (wall.c). */
-    uint64_t wall_cpu_ns;  /* the thread's CPU clock at the previous tick */
-    uint64_t wall_carry;   /* ticks not yet attributed to a sample */
-    int wall_has_remote;   /* a remote sample of its current wait was taken (REPEAT allowed) */
-    int wall_seen;         /* wall_cpu_ns is valid */
+    uint64_t wall_cpu_ns; /* the thread's CPU clock at the previous tick */
+    uint64_t wall_carry;  /* ticks not yet attributed to a sample */
+    int wall_has_remote;  /* a remote sample of its current wait was taken (REPEAT allowed) */
+    int wall_seen;        /* wall_cpu_ns is valid */
 } sp_thread;
 
 typedef struct {
-    uint32_t max_depth;         /* frames per sample: sizes ring entries */
+    uint32_t max_depth;          /* frames per sample: sizes ring entries */
     uint64_t memory_limit_bytes; /* for all rings together (--memory-limit-mb) */
     size_t extra_ring_bytes;     /* a ring the caller keeps outside the pool (wall sampler) */
 } sp_threads_config;
@@ -113,6 +113,10 @@ void sp_threads_end_self(void);
 
 /* Locks and unlocks the registry; while it is held, sp_threads_head() and the next links are
  * stable and no slot is recycled. Not async-signal-safe. */
+/* fork's prepare handler: waits until no other thread's sampling handler is inside libunwind
+ * (the fork gate, unwind.h), or until deadline_ns on CLOCK_MONOTONIC. */
+void sp_threads_wait_unwinders(uint64_t deadline_ns);
+
 void sp_threads_lock(void);
 void sp_threads_unlock(void);
 sp_thread *sp_threads_head(void);

@@ -10,6 +10,7 @@
 #include <libunwind.h>
 
 int sp_unwind_init(void) {
+    sp_unwind_gate_init();
     /* The global cache is guarded by a lock that a sample could interrupt; a per-thread cache
      * needs none, which is what a handler on every thread (issue 3) requires. */
     return unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
@@ -55,24 +56,15 @@ SP_SIGNAL_SAFE int sp_unwind_native(void *ucontext, uint64_t *pcs, uint32_t max_
 #if defined(__SANITIZE_THREAD__)
     /* unw_backtrace's per-thread cache frees itself after TSan has torn the thread down (see
      * backtrace_here in heap.c). */
-    if (!sp_unwind_enter()) {
-        return -1;
-    }
-    int stepped = step_from_context(ucontext, pcs, max_frames, truncated);
-    sp_unwind_leave();
-    return stepped;
+    return step_from_context(ucontext, pcs, max_frames, truncated);
 #else
     /* The fast walk: unw_backtrace from this frame, through the kernel's signal frame (which
      * libunwind's trace recognizes), into the interrupted code, with libunwind's per-thread
      * cache of frame layouts: no system call once a frame's layout is known, 60 us for 10,000
      * frames instead of 25 ms. The interrupted PC marks where the program's frames start; the
      * frames before it (this function, the handler, the signal trampoline) are dropped. */
-    if (!sp_unwind_enter()) {
-        return -1; /* a fork is under way */
-    }
     uint32_t capacity = max_frames + SP_UNWIND_SLACK;
     int got = unw_backtrace((void **)(void *)pcs, (int)capacity);
-    sp_unwind_leave();
     uint32_t n = got > 0 ? (uint32_t)got : 0;
     uint64_t interrupted = sp_unwind_context_pc(ucontext);
     for (uint32_t first = 0; first < n && first < SP_UNWIND_SLACK; first++) {
@@ -89,11 +81,6 @@ SP_SIGNAL_SAFE int sp_unwind_native(void *ucontext, uint64_t *pcs, uint32_t max_
     }
     /* The trace did not reach the interrupted frame (a frame it cannot describe): walk from
      * the context itself. */
-    if (!sp_unwind_enter()) {
-        return -1;
-    }
-    int stepped = step_from_context(ucontext, pcs, max_frames, truncated);
-    sp_unwind_leave();
-    return stepped;
+    return step_from_context(ucontext, pcs, max_frames, truncated);
 #endif
 }

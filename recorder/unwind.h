@@ -4,6 +4,7 @@
 #ifndef SPPROF_RECORDER_UNWIND_H
 #define SPPROF_RECORDER_UNWIND_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "recorder/sigsafe.h"
@@ -13,20 +14,25 @@
  * negative libunwind error code. Not async-signal-safe. */
 int sp_unwind_init(void);
 
-/* Every use of libunwind's local unwinder is bracketed by sp_unwind_enter and sp_unwind_leave,
- * so that fork can wait until no thread holds libunwind's internal lock (unwind.c). enter
- * returns 1 when the caller may unwind, 0 while a fork is under way (the caller unwinds some
- * other way or not at all, and must not call leave). Async-signal-safe. */
-SP_SIGNAL_SAFE int sp_unwind_enter(void);
-SP_SIGNAL_SAFE void sp_unwind_leave(void);
+/* The fork gate (unwind_gate.c). Every use of libunwind's local unwinder is bracketed by
+ * sp_unwind_enter and sp_unwind_leave on a flag of the calling thread's own, so that fork can
+ * wait until no thread holds libunwind's internal lock. enter returns 1 when the caller may
+ * unwind, 0 while a fork is under way (the caller unwinds some other way or not at all, and
+ * must not call leave). Both are async-signal-safe and cost a store and a load. */
+SP_SIGNAL_SAFE int sp_unwind_enter(_Atomic int *inside);
+SP_SIGNAL_SAFE void sp_unwind_leave(_Atomic int *inside);
 
-/* fork's prepare handler: closes the gate and waits (within a second) until no other thread is
- * inside libunwind. caller_is_unwinding: the forking thread is itself inside an unwind (a fork
- * from a signal handler), which it cannot wait for. Not async-signal-safe. */
-void sp_unwind_fork_prepare(int caller_is_unwinding);
+/* Registers the process for membarrier(2), which keeps sp_unwind_enter free of fences. Call
+ * once before the first unwind (sp_unwind_init does). Not async-signal-safe. */
+void sp_unwind_gate_init(void);
 
-/* fork's parent and child handlers: reopen the gate (in the child, with no thread inside). */
-void sp_unwind_fork_done(int in_child);
+/* fork's prepare handler, in three steps: close the gate (returns the deadline of the wait,
+ * one second on CLOCK_MONOTONIC, so that a thread stopped mid-unwind cannot hang fork), wait
+ * for each thread's flag but the forking thread's own, and, in the parent and child handlers,
+ * open the gate again. Not async-signal-safe. */
+uint64_t sp_unwind_gate_close(void);
+void sp_unwind_gate_wait(const _Atomic int *inside, uint64_t deadline_ns);
+void sp_unwind_gate_open(int in_child);
 
 /* Entries beyond max_frames that sp_unwind_native needs in pcs as scratch: it walks from its own
  * frame, through the handler and the signal trampoline, and drops those frames afterwards. */
@@ -40,7 +46,8 @@ void sp_unwind_fork_done(int in_child);
  * could be found), or -1 when libunwind could not start from the context. Not re-entrant per
  * thread. Safe as far as libunwind's local unwinder is: it calls no malloc, but finds unwind
  * tables with dl_iterate_phdr, whose loader lock a sample taken inside dlopen could meet (the
- * per-thread cache makes that lookup rare). Async-signal-safe. */
+ * per-thread cache makes that lookup rare). The caller passes the fork gate around it
+ * (sp_unwind_enter). Async-signal-safe. */
 SP_SIGNAL_SAFE int sp_unwind_native(void *ucontext, uint64_t *pcs, uint32_t max_frames,
                                     int *truncated);
 
