@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "recorder/debug_cache.h"
 #include "recorder/symtab_index.h"
 
 typedef struct {
@@ -60,10 +61,11 @@ struct sp_symbols {
 
 /* Only local lookups by build-id (/usr/lib/debug/.build-id/...). dwfl_standard_find_debuginfo
  * would fall back to debuginfod when DEBUGINFOD_URLS is set (Debian sets it system-wide), and a
- * profiler must never make the profiled program wait on the network. */
+ * profiler must never make the profiled program wait on the network. A debug file with
+ * compressed sections is read from its uncompressed copy in the cache (debug_cache.h). */
 static const Dwfl_Callbacks dwfl_callbacks = {
     .find_elf = dwfl_linux_proc_find_elf,
-    .find_debuginfo = dwfl_build_id_find_debuginfo,
+    .find_debuginfo = sp_debug_cache_find_debuginfo,
 };
 
 /* ---- mappings ------------------------------------------------------------------------------ */

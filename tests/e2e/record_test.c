@@ -5,6 +5,7 @@
  * SPPROF_RECORD LIBSPPROF HOT_SPLIT STATIC_HELLO INLINE_CHAIN INLINE_CHAIN_SRC (Bazel passes the
  * $(rootpath)s). */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -423,6 +424,88 @@ static void test_no_system_lines(void) {
     free_result(&rec);
 }
 
+/* Counts the files in dir whose names end in suffix. */
+static int count_files(const char *dir, const char *suffix) {
+    DIR *d = opendir(dir);
+    int n = 0;
+    for (struct dirent *e; d != NULL && (e = readdir(d)) != NULL;) {
+        size_t len = strlen(e->d_name), slen = strlen(suffix);
+        n += len > slen && strcmp(e->d_name + len - slen, suffix) == 0;
+    }
+    if (d != NULL) {
+        closedir(d);
+    }
+    return n;
+}
+
+/* libc6-dbg's DWARF is zlib-compressed: the first recorded process leaves an uncompressed copy
+ * in the cache directory and later ones read it (debug_cache.h); their libc frames still carry
+ * source files. SPPROF_CACHE_DIR=off writes nothing. */
+static void test_debug_cache(void) {
+    if (!have_libc_debug_info()) {
+        fprintf(stderr, "SKIP debug cache: libc's debug information (libc6-dbg) is not "
+                        "installed\n");
+        return;
+    }
+    char cache[PATH_MAX + 32], cache_env[PATH_MAX + 64], debug_dir[PATH_MAX + 64];
+    char trace[PATH_MAX + 32], lib_env[PATH_MAX + 16];
+    snprintf(cache, sizeof cache, "%s/cache", tmp_dir);
+    snprintf(cache_env, sizeof cache_env, "SPPROF_CACHE_DIR=%s", cache);
+    snprintf(debug_dir, sizeof debug_dir, "%s/debug", cache);
+    snprintf(trace, sizeof trace, "%s/cached.sptrace", tmp_dir);
+    snprintf(lib_env, sizeof lib_env, "SPPROF_LIB=%s", lib_path);
+    const char *argv[] = {record_bin, "-o", trace, "--", hot_split, NULL};
+    const char *env[] = {lib_env, cache_env, NULL};
+    struct stat first = {0}, second = {0};
+    for (int round = 1; round <= 2; round++) {
+        run_result rec = run(argv, NULL, env);
+        CHECK_EQ_U64("with the debug cache hot_split still exits with 3", rec.status, 3);
+        trace_summary t = read_trace(trace);
+        CHECK("the trace opens", t.open_status == SPT_OK);
+        CHECK("libc's frames carry source files (read through the cache)",
+              t.libc_frames_with_file > 0);
+        CHECK_EQ_U64("the cache holds one uncompressed debug file: libc's",
+                     count_files(debug_dir, ".debug"), 1);
+        CHECK_EQ_U64("and no temporary file",
+                     count_files(debug_dir, "") - count_files(debug_dir, ".debug") - 2, 0);
+        if (t.open_status == SPT_OK) {
+            spt_reader_close(t.r);
+        }
+        free_result(&rec);
+        DIR *d = opendir(debug_dir);
+        for (struct dirent *e; d != NULL && (e = readdir(d)) != NULL;) {
+            if (e->d_name[0] != '.') {
+                char path[PATH_MAX + 320];
+                snprintf(path, sizeof path, "%s/%s", debug_dir, e->d_name);
+                stat(path, round == 1 ? &first : &second);
+            }
+        }
+        if (d != NULL) {
+            closedir(d);
+        }
+    }
+    CHECK("the second process read the copy the first one wrote",
+          first.st_ino != 0 && first.st_ino == second.st_ino &&
+              first.st_mtim.tv_nsec == second.st_mtim.tv_nsec);
+
+    char home[PATH_MAX + 32], home_env[PATH_MAX + 64], home_cache[PATH_MAX + 64];
+    snprintf(home, sizeof home, "%s/home", tmp_dir);
+    mkdir(home, 0755);
+    snprintf(home_env, sizeof home_env, "HOME=%s", home);
+    snprintf(home_cache, sizeof home_cache, "%s/.cache", home);
+    const char *off_env[] = {lib_env, "SPPROF_CACHE_DIR=off", home_env, "XDG_CACHE_HOME", NULL};
+    run_result rec = run(argv, NULL, off_env);
+    CHECK_EQ_U64("with the cache off hot_split still exits with 3", rec.status, 3);
+    CHECK("SPPROF_CACHE_DIR=off writes no cache", access(home_cache, F_OK) != 0);
+    trace_summary t = read_trace(trace);
+    CHECK("without the cache libc's frames still carry source files",
+          t.open_status == SPT_OK && t.libc_frames_with_file > 0);
+    if (t.open_status == SPT_OK) {
+        spt_reader_close(t.r);
+    }
+    free_result(&rec);
+}
+
 static void test_max_depth_and_default_name(void) {
     char dir[PATH_MAX + 16];
     snprintf(dir, sizeof dir, "%s/depth", tmp_dir);
@@ -694,6 +777,7 @@ int main(int argc, char **argv) {
     test_hot_split();
     test_max_depth_and_default_name();
     test_no_system_lines();
+    test_debug_cache();
     test_inline_chain();
     test_static_target();
     test_errors();

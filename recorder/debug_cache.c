@@ -1,0 +1,188 @@
+/* debug_cache.c: uncompressed copies of separate debug files, shared by every recorded process
+ * (debug_cache.h says why). Writer thread only. */
+#define _GNU_SOURCE
+#include "recorder/debug_cache.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Fills dir with the cache directory. Returns 0, or -1 when the cache is off or has no home. */
+static int cache_dir(char *dir, size_t size) {
+    const char *own = getenv("SPPROF_CACHE_DIR");
+    const char *xdg = getenv("XDG_CACHE_HOME");
+    const char *home = getenv("HOME");
+    int n;
+    if (own != NULL) {
+        if (own[0] == '\0' || strcmp(own, "off") == 0) {
+            return -1;
+        }
+        n = snprintf(dir, size, "%s", own);
+    } else if (xdg != NULL && xdg[0] == '/') {
+        n = snprintf(dir, size, "%s/spprof", xdg);
+    } else if (home != NULL && home[0] == '/') {
+        n = snprintf(dir, size, "%s/.cache/spprof", home);
+    } else {
+        return -1;
+    }
+    return n > 0 && (size_t)n < size ? 0 : -1;
+}
+
+/* mkdir -p for an absolute path. Returns 0 when the directory exists afterwards. */
+static int make_dirs(char *path) {
+    for (char *slash = strchr(path + 1, '/');; slash = strchr(slash + 1, '/')) {
+        if (slash != NULL) {
+            *slash = '\0';
+        }
+        int made = mkdir(path, 0755) == 0 || errno == EEXIST;
+        if (slash == NULL) {
+            return made ? 0 : -1;
+        }
+        *slash = '/';
+        if (!made) {
+            return -1;
+        }
+    }
+}
+
+/* Does the ELF file on fd have a section libdw would have to inflate? */
+static int has_compressed_sections(int fd) {
+    Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+    int compressed = 0;
+    for (Elf_Scn *scn = NULL;
+         elf != NULL && !compressed && (scn = elf_nextscn(elf, scn)) != NULL;) {
+        GElf_Shdr shdr;
+        compressed = gelf_getshdr(scn, &shdr) != NULL && (shdr.sh_flags & SHF_COMPRESSED) != 0;
+    }
+    elf_end(elf);
+    return compressed;
+}
+
+/* The cache path of mod's debug file: DIR/debug/<build-id in hex>.debug. Returns 0 or -1. */
+static int cached_path(Dwfl_Module *mod, char *path, size_t size) {
+    const unsigned char *bits = NULL;
+    GElf_Addr vaddr;
+    int len = dwfl_module_build_id(mod, &bits, &vaddr);
+    char dir[PATH_MAX];
+    if (len <= 0 || len > 64 || cache_dir(dir, sizeof dir) != 0) {
+        return -1;
+    }
+    size_t used = (size_t)snprintf(path, size, "%s/debug/", dir);
+    if (used >= size || make_dirs(strcpy(dir, path)) != 0 || used + 2 * (size_t)len + 7 > size) {
+        return -1;
+    }
+    for (int i = 0; i < len; i++) {
+        used += (size_t)snprintf(path + used, size - used, "%02x", bits[i]);
+    }
+    snprintf(path + used, size - used, ".debug");
+    return 0;
+}
+
+/* Copies in's ELF header, program headers and sections into out, decompressing compressed
+ * sections on the way. Returns 0 or -1. */
+static int copy_decompressed(Elf *in, Elf *out) {
+    GElf_Ehdr ehdr;
+    size_t phnum, shstrndx;
+    if (gelf_getehdr(in, &ehdr) == NULL || gelf_newehdr(out, gelf_getclass(in)) == NULL ||
+        elf_getphdrnum(in, &phnum) != 0 || elf_getshdrstrndx(in, &shstrndx) != 0 ||
+        shstrndx >= SHN_LORESERVE) {
+        return -1;
+    }
+    if (phnum > 0 && gelf_newphdr(out, phnum) == NULL) {
+        return -1;
+    }
+    for (size_t i = 0; i < phnum; i++) {
+        GElf_Phdr phdr;
+        if (gelf_getphdr(in, (int)i, &phdr) == NULL || !gelf_update_phdr(out, (int)i, &phdr)) {
+            return -1;
+        }
+    }
+    for (Elf_Scn *scn = NULL; (scn = elf_nextscn(in, scn)) != NULL;) {
+        GElf_Shdr shdr;
+        if (gelf_getshdr(scn, &shdr) == NULL) {
+            return -1;
+        }
+        /* Decompressed in memory (libelf keeps the change to itself on a read-only Elf). */
+        if ((shdr.sh_flags & SHF_COMPRESSED) != 0 &&
+            (elf_compress(scn, 0, 0) != 1 || gelf_getshdr(scn, &shdr) == NULL)) {
+            return -1;
+        }
+        Elf_Scn *copy = elf_newscn(out);
+        Elf_Data *data = elf_getdata(scn, NULL);
+        if (copy == NULL || !gelf_update_shdr(copy, &shdr)) {
+            return -1;
+        }
+        if (data != NULL) {
+            Elf_Data *copied = elf_newdata(copy);
+            if (copied == NULL) {
+                return -1;
+            }
+            copied->d_buf = data->d_buf;
+            copied->d_size = data->d_size;
+            copied->d_type = data->d_type;
+            copied->d_align = data->d_align;
+            copied->d_off = 0;
+            copied->d_version = data->d_version;
+        }
+    }
+    /* libelf lays the file out anew and sets the offsets and counts itself. */
+    ehdr.e_shstrndx = (GElf_Half)shstrndx;
+    return gelf_update_ehdr(out, &ehdr) && elf_update(out, ELF_C_WRITE) >= 0 ? 0 : -1;
+}
+
+int sp_debug_cache_write_copy(int src_fd, const char *dst_path) {
+    char tmp[PATH_MAX];
+    int n = snprintf(tmp, sizeof tmp, "%s.tmp.%d", dst_path, (int)getpid());
+    if (n <= 0 || (size_t)n >= sizeof tmp || elf_version(EV_CURRENT) == EV_NONE) {
+        return -1;
+    }
+    int out_fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (out_fd < 0) {
+        return -1;
+    }
+    Elf *in = elf_begin(src_fd, ELF_C_READ, NULL);
+    Elf *out = elf_begin(out_fd, ELF_C_WRITE, NULL);
+    int ok = in != NULL && out != NULL && copy_decompressed(in, out) == 0;
+    elf_end(out);
+    elf_end(in);
+    ok = close(out_fd) == 0 && ok;
+    if (!ok || rename(tmp, dst_path) != 0) {
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+int sp_debug_cache_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
+                                  Dwarf_Addr base, const char *file_name,
+                                  const char *debuglink_file, GElf_Word debuglink_crc,
+                                  char **debuginfo_file_name) {
+    elf_version(EV_CURRENT);
+    int fd = dwfl_build_id_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
+                                          debuglink_crc, debuginfo_file_name);
+    char path[PATH_MAX];
+    if (fd < 0 || !has_compressed_sections(fd) || cached_path(mod, path, sizeof path) != 0) {
+        return fd;
+    }
+    int cached = open(path, O_RDONLY | O_CLOEXEC);
+    if (cached < 0 && sp_debug_cache_write_copy(fd, path) == 0) {
+        cached = open(path, O_RDONLY | O_CLOEXEC);
+    }
+    char *name = cached >= 0 ? strdup(path) : NULL;
+    if (name == NULL) {
+        if (cached >= 0) {
+            close(cached);
+        }
+        return fd; /* the compressed file still serves */
+    }
+    close(fd);
+    free(*debuginfo_file_name);
+    *debuginfo_file_name = name;
+    return cached;
+}
