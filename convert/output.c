@@ -171,7 +171,17 @@ int spc_output_open(const char *path, int force, spc_output **out, char *err, si
         return fail(err, err_size, "%s: out of memory", path);
     }
     snprintf(o->tmp, n, "%s.tmp-XXXXXX", o->target);
+    /* The signals that remove the temporary file are held from its creation until the handler
+     * knows its name: a SIGTERM in between would otherwise leave it behind. */
+    sigset_t held, before;
+    sigemptyset(&held);
+    for (size_t i = 0; i < sizeof caught / sizeof caught[0]; i++)
+        sigaddset(&held, caught[i]);
+    sigprocmask(SIG_BLOCK, &held, &before);
     int fd = mkstemp(o->tmp);
+    if (fd >= 0)
+        guard(o->tmp);
+    sigprocmask(SIG_SETMASK, &before, NULL);
     if (fd < 0) {
         int e = errno;
         release(o);
@@ -186,11 +196,11 @@ int spc_output_open(const char *path, int force, spc_output **out, char *err, si
     if (open_stream(o)) {
         int e = errno;
         close(fd);
+        unguard();
         unlink(o->tmp);
         release(o);
         return fail(err, err_size, "%s: cannot write: %s", path, strerror(e));
     }
-    guard(o->tmp);
     *out = o;
     return 0;
 }
