@@ -60,8 +60,7 @@ static const char usage_text[] =
     "                       programs\n"
     "      --no-system-lines\n"
     "                       name system libraries' frames (libc...) without source\n"
-    "                       files and lines: saves 30-40 ms of CPU per process when\n"
-    "                       their debug info (libc6-dbg) is installed\n"
+    "                       files and lines, skipping their DWARF (libc6-dbg)\n"
     "      --alloc-sample BYTES|all\n"
     "                       record allocations: a sample every BYTES allocated on\n"
     "                       average (default 512K; K, M, G suffixes), or every\n"
@@ -77,7 +76,8 @@ static const char usage_text[] =
     "a warning.\n"
     "\n"
     "Environment: SPPROF_LIB is the libspprof.so to preload (default: next to this\n"
-    "program, or ../lib/spprof/).\n"
+    "program, or ../lib/spprof/). SPPROF_CACHE_DIR keeps uncompressed copies of\n"
+    "compressed debug files (default ~/.cache/spprof; 'off' for none).\n"
     "Exit status: CMD's own; 2 on bad usage or a set-user-ID CMD; 126 when CMD cannot\n"
     "be executed; 127 when it is not found.\n";
 
