@@ -64,23 +64,27 @@ static int has_compressed_sections(int fd) {
     return compressed;
 }
 
-/* The cache path of mod's debug file: DIR/debug/<build-id in hex>.debug. Returns 0 or -1. */
-static int cached_path(Dwfl_Module *mod, char *path, size_t size) {
+/* The two paths of mod's separate debug file: where the system keeps it, found by build-id as
+ * dwfl_build_id_find_debuginfo looks for it, and its copy in the cache, DIR/debug/<build-id in
+ * hex>.debug (the directory is made on the way). Returns 0 or -1. */
+static int debug_paths(Dwfl_Module *mod, char *system_path, char *cached_path, size_t size) {
     const unsigned char *bits = NULL;
     GElf_Addr vaddr;
     int len = dwfl_module_build_id(mod, &bits, &vaddr);
-    char dir[PATH_MAX];
-    if (len <= 0 || len > 64 || cache_dir(dir, sizeof dir) != 0) {
-        return -1;
-    }
-    size_t used = (size_t)snprintf(path, size, "%s/debug/", dir);
-    if (used >= size || make_dirs(strcpy(dir, path)) != 0 || used + 2 * (size_t)len + 7 > size) {
+    char dir[PATH_MAX], hex[2 * 64 + 1];
+    if (len < 2 || len > 64 || cache_dir(dir, sizeof dir) != 0) {
         return -1;
     }
     for (int i = 0; i < len; i++) {
-        used += (size_t)snprintf(path + used, size - used, "%02x", bits[i]);
+        snprintf(hex + 2 * i, 3, "%02x", bits[i]);
     }
-    snprintf(path + used, size - used, ".debug");
+    int n = snprintf(cached_path, size, "%s/debug/", dir);
+    int m = snprintf(system_path, size, "/usr/lib/debug/.build-id/%.2s/%s.debug", hex, hex + 2);
+    if (n <= 0 || (size_t)n + sizeof hex + 8 > size || m <= 0 || (size_t)m >= size ||
+        make_dirs(strcpy(dir, cached_path)) != 0) {
+        return -1;
+    }
+    snprintf(cached_path + n, size - (size_t)n, "%s.debug", hex);
     return 0;
 }
 
@@ -164,25 +168,34 @@ int sp_debug_cache_find_debuginfo(Dwfl_Module *mod, void **userdata, const char 
                                   const char *debuglink_file, GElf_Word debuglink_crc,
                                   char **debuginfo_file_name) {
     elf_version(EV_CURRENT);
-    int fd = dwfl_build_id_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
-                                          debuglink_crc, debuginfo_file_name);
-    char path[PATH_MAX];
-    if (fd < 0 || !has_compressed_sections(fd) || cached_path(mod, path, sizeof path) != 0) {
-        return fd;
-    }
-    int cached = open(path, O_RDONLY | O_CLOEXEC);
-    if (cached < 0 && sp_debug_cache_write_copy(fd, path) == 0) {
-        cached = open(path, O_RDONLY | O_CLOEXEC);
-    }
-    char *name = cached >= 0 ? strdup(path) : NULL;
-    if (name == NULL) {
+    /* libdwfl asks through this callback for a dwz alternate file too, naming it by its
+     * (slashed) .gnu_debugaltlink path; a .gnu_debuglink is a bare file name. Those, and files
+     * the cache cannot serve, go the standard way. The copy cannot be handed over after
+     * dwfl_build_id_find_debuginfo ran: that keeps its own handle on the file it found. */
+    int alternate = debuglink_file != NULL && strchr(debuglink_file, '/') != NULL;
+    char system_path[PATH_MAX], cached_path[PATH_MAX];
+    if (!alternate && debug_paths(mod, system_path, cached_path, sizeof cached_path) == 0) {
+        int cached = open(cached_path, O_RDONLY | O_CLOEXEC);
+        if (cached < 0) {
+            int fd = open(system_path, O_RDONLY | O_CLOEXEC);
+            if (fd >= 0 && has_compressed_sections(fd) &&
+                sp_debug_cache_write_copy(fd, cached_path) == 0) {
+                cached = open(cached_path, O_RDONLY | O_CLOEXEC);
+            }
+            if (fd >= 0) {
+                close(fd);
+            }
+        }
+        char *name = cached >= 0 ? strdup(cached_path) : NULL;
+        if (name != NULL) {
+            free(*debuginfo_file_name);
+            *debuginfo_file_name = name;
+            return cached; /* libdwfl checks its build-id against the module's */
+        }
         if (cached >= 0) {
             close(cached);
         }
-        return fd; /* the compressed file still serves */
     }
-    close(fd);
-    free(*debuginfo_file_name);
-    *debuginfo_file_name = name;
-    return cached;
+    return dwfl_build_id_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
+                                        debuglink_crc, debuginfo_file_name);
 }
