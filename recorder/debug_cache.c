@@ -3,53 +3,15 @@
 #define _GNU_SOURCE
 #include "recorder/debug_cache.h"
 
-#include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-/* Fills dir with the cache directory. Returns 0, or -1 when the cache is off or has no home. */
-static int cache_dir(char *dir, size_t size) {
-    const char *own = getenv("SPPROF_CACHE_DIR");
-    const char *xdg = getenv("XDG_CACHE_HOME");
-    const char *home = getenv("HOME");
-    int n;
-    if (own != NULL) {
-        if (own[0] == '\0' || strcmp(own, "off") == 0) {
-            return -1;
-        }
-        n = snprintf(dir, size, "%s", own);
-    } else if (xdg != NULL && xdg[0] == '/') {
-        n = snprintf(dir, size, "%s/spprof", xdg);
-    } else if (home != NULL && home[0] == '/') {
-        n = snprintf(dir, size, "%s/.cache/spprof", home);
-    } else {
-        return -1;
-    }
-    return n > 0 && (size_t)n < size ? 0 : -1;
-}
-
-/* mkdir -p for an absolute path. Returns 0 when the directory exists afterwards. */
-static int make_dirs(char *path) {
-    for (char *slash = strchr(path + 1, '/');; slash = strchr(slash + 1, '/')) {
-        if (slash != NULL) {
-            *slash = '\0';
-        }
-        int made = mkdir(path, 0755) == 0 || errno == EEXIST;
-        if (slash == NULL) {
-            return made ? 0 : -1;
-        }
-        *slash = '/';
-        if (!made) {
-            return -1;
-        }
-    }
-}
+#include "recorder/cache_dir.h"
 
 /* Does the ELF file on fd have a section libdw would have to inflate? */
 static int has_compressed_sections(int fd) {
@@ -65,27 +27,16 @@ static int has_compressed_sections(int fd) {
 }
 
 /* The two paths of mod's separate debug file: where the system keeps it, found by build-id as
- * dwfl_build_id_find_debuginfo looks for it, and its copy in the cache, DIR/debug/<build-id in
- * hex>.debug (the directory is made on the way). Returns 0 or -1. */
+ * dwfl_build_id_find_debuginfo looks for it, and its copy in the cache, CACHE/debug/<build-id in
+ * hex>.debug. Returns 0 or -1. */
 static int debug_paths(Dwfl_Module *mod, char *system_path, char *cached_path, size_t size) {
-    const unsigned char *bits = NULL;
-    GElf_Addr vaddr;
-    int len = dwfl_module_build_id(mod, &bits, &vaddr);
-    char dir[PATH_MAX], hex[2 * 64 + 1];
-    if (len < 2 || len > 64 || cache_dir(dir, sizeof dir) != 0) {
+    char hex[2 * 64 + 1], name[sizeof hex + 8];
+    if (sp_cache_build_id_hex(mod, hex, sizeof hex) != 0) {
         return -1;
     }
-    for (int i = 0; i < len; i++) {
-        snprintf(hex + 2 * i, 3, "%02x", bits[i]);
-    }
-    int n = snprintf(cached_path, size, "%s/debug/", dir);
+    snprintf(name, sizeof name, "%s.debug", hex);
     int m = snprintf(system_path, size, "/usr/lib/debug/.build-id/%.2s/%s.debug", hex, hex + 2);
-    if (n <= 0 || (size_t)n + sizeof hex + 8 > size || m <= 0 || (size_t)m >= size ||
-        make_dirs(strcpy(dir, cached_path)) != 0) {
-        return -1;
-    }
-    snprintf(cached_path + n, size - (size_t)n, "%s.debug", hex);
-    return 0;
+    return m > 0 && (size_t)m < size ? sp_cache_path("debug", name, cached_path, size) : -1;
 }
 
 /* Copies in's ELF header, program headers and sections into out, decompressing compressed

@@ -6,9 +6,8 @@
  * cache directory (by build-id, atomically, by rename); every later one maps that copy and
  * shares its pages through the page cache. perf keeps its ~/.debug cache the same way.
  *
- * The directory: $SPPROF_CACHE_DIR, else $XDG_CACHE_HOME/spprof, else $HOME/.cache/spprof.
- * SPPROF_CACHE_DIR=off (or an empty value) turns the cache off. Any failure (no home, a
- * read-only disk, a full disk) leaves libdw reading the compressed file as before. Runs on the
+ * The directory is cache_dir.h's, under debug/. Any failure (no home, a read-only disk, a full
+ * disk) leaves libdw reading the compressed file as before. Runs on the
  * writer thread only; not async-signal-safe. */
 #ifndef SPPROF_RECORDER_DEBUG_CACHE_H
 #define SPPROF_RECORDER_DEBUG_CACHE_H

@@ -1,0 +1,74 @@
+/* cache_dir.c: the recorder's cache directory (cache_dir.h). */
+#define _GNU_SOURCE
+#include "recorder/cache_dir.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* Fills dir with the cache directory. Returns 0, or -1 when the cache is off or has no home. */
+static int cache_dir(char *dir, size_t size) {
+    const char *own = getenv("SPPROF_CACHE_DIR");
+    const char *xdg = getenv("XDG_CACHE_HOME");
+    const char *home = getenv("HOME");
+    int n;
+    if (own != NULL) {
+        if (own[0] == '\0' || strcmp(own, "off") == 0) {
+            return -1;
+        }
+        n = snprintf(dir, size, "%s", own);
+    } else if (xdg != NULL && xdg[0] == '/') {
+        n = snprintf(dir, size, "%s/spprof", xdg);
+    } else if (home != NULL && home[0] == '/') {
+        n = snprintf(dir, size, "%s/.cache/spprof", home);
+    } else {
+        return -1;
+    }
+    return n > 0 && (size_t)n < size ? 0 : -1;
+}
+
+/* mkdir -p. Returns 0 when the directory exists afterwards. */
+static int make_dirs(char *path) {
+    for (char *slash = strchr(path + 1, '/');; slash = strchr(slash + 1, '/')) {
+        if (slash != NULL) {
+            *slash = '\0';
+        }
+        int made = mkdir(path, 0755) == 0 || errno == EEXIST;
+        if (slash == NULL) {
+            return made ? 0 : -1;
+        }
+        *slash = '/';
+        if (!made) {
+            return -1;
+        }
+    }
+}
+
+int sp_cache_path(const char *subdir, const char *name, char *path, size_t size) {
+    char dir[PATH_MAX];
+    if (cache_dir(dir, sizeof dir) != 0) {
+        return -1;
+    }
+    int n = snprintf(path, size, "%s/%s", dir, subdir);
+    if (n <= 0 || (size_t)n >= sizeof dir || make_dirs(strcpy(dir, path)) != 0) {
+        return -1;
+    }
+    int m = snprintf(path + n, size - (size_t)n, "/%s", name);
+    return m > 0 && (size_t)m < size - (size_t)n ? 0 : -1;
+}
+
+int sp_cache_build_id_hex(Dwfl_Module *mod, char *hex, size_t size) {
+    const unsigned char *bits = NULL;
+    GElf_Addr vaddr;
+    int len = dwfl_module_build_id(mod, &bits, &vaddr);
+    if (len < 2 || (size_t)len * 2 + 1 > size) {
+        return -1;
+    }
+    for (int i = 0; i < len; i++) {
+        snprintf(hex + 2 * i, 3, "%02x", bits[i]);
+    }
+    return 0;
+}
