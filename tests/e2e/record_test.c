@@ -249,9 +249,8 @@ static double share_pct(const trace_summary *t, const char *name) {
 
 /* ---- the tests ----------------------------------------------------------------------------- */
 
-/* Is libc's separate debug information installed (libc6-dbg), found by build-id as the
- * recorder looks for it? */
-static int have_libc_debug_info(void) {
+/* Fills id with the build-id of this process's libc, in hex ("" when it cannot be read). */
+static void libc_build_id(char *id, size_t size) {
     FILE *maps = fopen("/proc/self/maps", "r");
     char line[PATH_MAX + 128];
     char libc[PATH_MAX] = "";
@@ -269,14 +268,21 @@ static int have_libc_debug_info(void) {
     char cmd[PATH_MAX + 64];
     snprintf(cmd, sizeof cmd, "readelf -n '%s' 2>/dev/null | awk '/Build ID/ { print $3 }'", libc);
     FILE *p = libc[0] != '\0' ? popen(cmd, "r") : NULL;
-    char id[128] = "";
+    id[0] = '\0';
     if (p != NULL) {
-        if (fgets(id, sizeof id, p) == NULL) {
+        if (fgets(id, (int)size, p) == NULL) {
             id[0] = '\0';
         }
         pclose(p);
     }
     id[strcspn(id, "\n")] = '\0';
+}
+
+/* Is libc's separate debug information installed (libc6-dbg), found by build-id as the
+ * recorder looks for it? */
+static int have_libc_debug_info(void) {
+    char id[128];
+    libc_build_id(id, sizeof id);
     if (strlen(id) < 3) {
         return 0;
     }
@@ -456,6 +462,9 @@ static void test_debug_cache(void) {
     snprintf(lib_env, sizeof lib_env, "SPPROF_LIB=%s", lib_path);
     const char *argv[] = {record_bin, "-o", trace, "--", hot_split, NULL};
     const char *env[] = {lib_env, cache_env, NULL};
+    char id[128], libc_copy[PATH_MAX + 256];
+    libc_build_id(id, sizeof id);
+    snprintf(libc_copy, sizeof libc_copy, "%s/%s.debug", debug_dir, id);
     struct stat first = {0}, second = {0};
     for (int round = 1; round <= 2; round++) {
         run_result rec = run(argv, NULL, env);
@@ -464,25 +473,14 @@ static void test_debug_cache(void) {
         CHECK("the trace opens", t.open_status == SPT_OK);
         CHECK("libc's frames carry source files (read through the cache)",
               t.libc_frames_with_file > 0);
-        CHECK_EQ_U64("the cache holds one uncompressed debug file: libc's",
-                     count_files(debug_dir, ".debug"), 1);
+        CHECK("the cache holds an uncompressed copy of libc's debug file",
+              stat(libc_copy, round == 1 ? &first : &second) == 0);
         CHECK_EQ_U64("and no temporary file",
                      count_files(debug_dir, "") - count_files(debug_dir, ".debug") - 2, 0);
         if (t.open_status == SPT_OK) {
             spt_reader_close(t.r);
         }
         free_result(&rec);
-        DIR *d = opendir(debug_dir);
-        for (struct dirent *e; d != NULL && (e = readdir(d)) != NULL;) {
-            if (e->d_name[0] != '.') {
-                char path[PATH_MAX + 320];
-                snprintf(path, sizeof path, "%s/%s", debug_dir, e->d_name);
-                stat(path, round == 1 ? &first : &second);
-            }
-        }
-        if (d != NULL) {
-            closedir(d);
-        }
     }
     CHECK("the second process read the copy the first one wrote",
           first.st_ino != 0 && first.st_ino == second.st_ino &&
