@@ -55,11 +55,12 @@ static void four_threads_case(const char *label, const char *const *extra, const
         const e2e_thread *th = e2e_thread_of(&t, fns[k]);
         double share = pct(e2e_self_weight(&t, fns[k], 0), total);
         double thread_share = th != NULL ? pct(e2e_weight(&t, th->id, 0, 0), total) : 0;
-        fprintf(stderr, "[%s] %s: %.1f%% of the weight, its thread %s (%s) %.1f%%\n", label,
-                fns[k], share, th != NULL ? th->last_name : "-", th != NULL ? th->first_name : "-",
+        fprintf(stderr, "[%s] %s: %.1f%% of the weight, its thread %s (%s) %.1f%%\n", label, fns[k],
+                share, th != NULL ? th->last_name : "-", th != NULL ? th->first_name : "-",
                 thread_share);
         char what[160];
-        snprintf(what, sizeof what, "[%s] %s has %d%% of the CPU time", label, fns[k], 10 * (k + 1));
+        snprintf(what, sizeof what, "[%s] %s has %d%% of the CPU time", label, fns[k],
+                 10 * (k + 1));
         CHECK(what, share > 10.0 * (k + 1) - tolerance && share < 10.0 * (k + 1) + tolerance);
         snprintf(what, sizeof what, "[%s] %s runs on a thread of its own, named %s", label, fns[k],
                  names[k]);
@@ -128,8 +129,8 @@ static void test_many_threads(void) {
 static void test_memory_limit(void) {
     char trace[PATH_MAX];
     e2e_path(trace, "limited.sptrace");
-    const char *argv[] = {record_bin, "-o", trace, "--memory-limit-mb", "1", "--interval", "1",
-                          "--", many_threads, NULL};
+    const char *argv[] = {record_bin,   "-o", trace, "--memory-limit-mb", "1",
+                          "--interval", "1",  "--",  many_threads,        NULL};
     e2e_run_result r = e2e_run(argv, NULL, NULL);
     CHECK_EQ_U64("[limit] many_threads exits 0 under a 1 MB buffer limit", r.status, 0);
     e2e_trace t;
@@ -153,8 +154,8 @@ static void test_memory_limit(void) {
 static void test_deep_recursion(void) {
     char trace[PATH_MAX];
     e2e_path(trace, "deep.sptrace");
-    const char *argv[] = {record_bin, "-o", trace, "--max-depth", "12000", "--", deep_recursion,
-                          NULL};
+    const char *argv[] = {record_bin, "-o", trace,          "--max-depth",
+                          "12000",    "--", deep_recursion, NULL};
     e2e_run_result r = e2e_run(argv, NULL, NULL);
     CHECK_EQ_U64("deep_recursion exits 0", r.status, 0);
     e2e_trace t;
@@ -170,8 +171,9 @@ static void test_deep_recursion(void) {
                 strcmp(s->outermost, "_start") == 0;
         deepest = s->depth > deepest ? s->depth : deepest;
     }
-    fprintf(stderr, "[deep] %zu samples, %zu in bottom, %zu with all 10,000 recurse frames, "
-                    "deepest %u frames\n",
+    fprintf(stderr,
+            "[deep] %zu samples, %zu in bottom, %zu with all 10,000 recurse frames, "
+            "deepest %u frames\n",
             t.n_samples, at_bottom, full, deepest);
     CHECK("it was sampled", t.n_samples >= 10);
     CHECK("9 in 10 samples hold all 10,000 recurse frames from bottom to _start",
@@ -184,8 +186,8 @@ static void test_deep_recursion(void) {
      * that called it; it then climbs the other 9,999 recurse frames to main and main's return
      * address in glibc, which has no frame pointers: _start is not reached. */
     e2e_path(trace, "deep-fp.sptrace");
-    const char *argv_fp[] = {record_bin, "-o",   trace,          "--max-depth", "12000",
-                             "--unwind", "fp",   "--",           deep_recursion, NULL};
+    const char *argv_fp[] = {record_bin, "-o", trace, "--max-depth",  "12000",
+                             "--unwind", "fp", "--",  deep_recursion, NULL};
     r = e2e_run(argv_fp, NULL, NULL);
     CHECK_EQ_U64("deep_recursion exits 0 with --unwind fp", r.status, 0);
     e2e_read_trace(trace, "recurse", &t);
@@ -210,18 +212,32 @@ static void test_deep_recursion(void) {
     r = e2e_run(argv2, NULL, NULL);
     CHECK_EQ_U64("deep_recursion exits 0 at the default depth", r.status, 0);
     e2e_read_trace(trace, "recurse", &t);
-    size_t cut = 0;
+    /* A sample at start-up or exit (the loader, printf) has a shallow stack of its own: only
+     * those taken at the bottom of the recursion must be cut. */
+    size_t cut = 0, cut_at_bottom = 0;
+    at_bottom = 0;
     deepest = 0;
     for (size_t i = 0; i < t.n_samples; i++) {
         const e2e_sample *s = &t.samples[i];
-        cut += s->outermost != NULL && strcmp(s->outermost, "[truncated]") == 0;
+        int is_cut = s->outermost != NULL && strcmp(s->outermost, "[truncated]") == 0;
+        int in_bottom = s->n_names > 0 && strcmp(s->names[0], "bottom") == 0;
+        cut += is_cut;
+        at_bottom += in_bottom;
+        cut_at_bottom += in_bottom && is_cut;
         deepest = s->depth > deepest ? s->depth : deepest;
+        if (!is_cut) {
+            fprintf(stderr, "[deep-default] not cut: %u frames, innermost %s, outermost %s\n",
+                    s->depth, s->n_names > 0 ? s->names[0] : "?",
+                    s->outermost != NULL ? s->outermost : "?");
+        }
     }
-    fprintf(stderr, "[deep-default] %zu samples, %zu cut, deepest %u frames\n", t.n_samples, cut,
-            deepest);
+    fprintf(stderr, "[deep-default] %zu samples, %zu cut, %zu in bottom, deepest %u frames\n",
+            t.n_samples, cut, at_bottom, deepest);
     CHECK("the default-depth trace ends cleanly", t.open_status == SPT_OK && t.stats.ended_cleanly);
     CHECK_EQ_U64("header: default max depth 128", t.header.max_depth, 128);
-    CHECK("every sample is cut and starts with [truncated]", cut == t.n_samples && cut > 0);
+    CHECK("nearly every sample is at the bottom of the recursion",
+          at_bottom > 0 && at_bottom * 10 >= t.n_samples * 9);
+    CHECK_EQ_U64("every sample there is cut and starts with [truncated]", cut_at_bottom, at_bottom);
     CHECK("no stack is deeper than 128 frames plus the marker", deepest <= 129);
     CHECK_EQ_U64("each cut stack is counted in DROPS", t.drops[SPT_DROP_TRUNCATED_STACK], cut);
     CHECK("the innermost frame is still bottom", e2e_self_weight(&t, "bottom", 0) > 0);
