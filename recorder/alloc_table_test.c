@@ -54,11 +54,6 @@ __thread int sp_sampler_tls_busy;
 sp_sampler_thread *sp_sampler_self(void) {
     return NULL; /* no sampler here: allocation stacks come from libunwind */
 }
-int sp_sampler_set_busy(int busy) {
-    int previous = sp_sampler_tls_busy;
-    sp_sampler_tls_busy = busy;
-    return previous;
-}
 
 static char tmp_dir[4096];
 

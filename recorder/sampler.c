@@ -41,12 +41,6 @@ SP_SIGNAL_SAFE size_t sp_sampler_entry_bytes(uint32_t max_depth) {
     return sizeof(sp_sample_entry) + (size_t)max_depth * sizeof(uint64_t);
 }
 
-SP_SIGNAL_SAFE int sp_sampler_set_busy(int busy) {
-    int previous = sp_sampler_tls_busy;
-    sp_sampler_tls_busy = busy;
-    return previous;
-}
-
 SP_SIGNAL_SAFE int sp_sampler_set_in_dl(int in_dl) {
     int previous = tls_in_dl;
     tls_in_dl = in_dl;

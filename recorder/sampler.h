@@ -136,21 +136,29 @@ int sp_sampler_request(sp_sampler_thread *t, uint64_t weight);
 /* Bytes one ring reservation needs for a sample of max_depth frames. Async-signal-safe. */
 SP_SIGNAL_SAFE size_t sp_sampler_entry_bytes(uint32_t max_depth);
 
-/* Sets or clears the calling thread's "inside the recorder" flag. While it is set the handler
- * drops samples (counted as busy) instead of re-entering libunwind or the ring, and the
- * allocation hooks ignore the thread's allocations (gperftools' `recursive` flag). Returns the
- * previous value. Async-signal-safe. */
-SP_SIGNAL_SAFE int sp_sampler_set_busy(int busy);
-
 /* The flag behind sp_sampler_busy. Exposed (initial-exec: one %fs-relative load) only so that
- * the check inlines into the malloc hooks, which read it on every allocation; write it through
- * sp_sampler_set_busy. */
+ * the check and the setter inline into the malloc hooks, which use it on every allocation;
+ * write it through sp_sampler_set_busy. */
 extern __thread int sp_sampler_tls_busy __attribute__((tls_model("initial-exec")));
 
 /* The calling thread's "inside the recorder" flag, as set by sp_sampler_set_busy: the malloc
  * hooks (heap.c) read it on every call. Async-signal-safe. */
 SP_SIGNAL_SAFE static inline int sp_sampler_busy(void) {
     return sp_sampler_tls_busy;
+}
+
+/* Sets or clears the calling thread's "inside the recorder" flag. While it is set the handler
+ * drops samples (counted as busy) instead of re-entering libunwind or the ring, and the
+ * allocation hooks ignore the thread's allocations (gperftools' `recursive` flag). Returns the
+ * previous value. Inline: a fully traced program sets and clears it around every event. The
+ * signal fences keep the compiler from moving the store across the code it guards (only this
+ * thread's signal handler reads the flag). Async-signal-safe. */
+SP_SIGNAL_SAFE static inline int sp_sampler_set_busy(int busy) {
+    atomic_signal_fence(memory_order_seq_cst);
+    int previous = sp_sampler_tls_busy;
+    sp_sampler_tls_busy = busy;
+    atomic_signal_fence(memory_order_seq_cst);
+    return previous;
 }
 
 /* Sets or clears the calling thread's "inside dlopen/dlclose" flag: libunwind would need the
