@@ -12,7 +12,11 @@ cd "$(dirname "$0")/../.."
 # A separate output base: --config=fuzz switches the compiler to clang, which would otherwise
 # throw away the main server's analysis cache (and its gcc outputs) on every fuzz run.
 fuzz_bazel=(bazel --output_base="${SPPROF_FUZZ_OUTPUT_BASE:-$HOME/.cache/spprof-bazel-fuzz}")
-"${fuzz_bazel[@]}" build --color=no --curses=no --config=fuzz //tests/fuzz:reader_fuzz
+# No convenience symlinks: this server would point bazel-<dir>, bazel-bin and bazel-out at its
+# own output base, and the main server's next `bazel test //...` (a second tests/run.sh in the
+# same checkout) would then walk into that foreign execroot as if it were a package.
+"${fuzz_bazel[@]}" build --color=no --curses=no --config=fuzz --symlink_prefix=/ \
+    //tests/fuzz:reader_fuzz
 bin="$("${fuzz_bazel[@]}" info --config=fuzz bazel-bin 2>/dev/null)/tests/fuzz/reader_fuzz"
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/spprof-fuzz.XXXXXX")"
@@ -33,7 +37,7 @@ found=$(ls "$work/artifacts" | wc -l)
 if [ "$rc" -ne 0 ] || [ "$found" -ne 0 ]; then
     echo "run_fuzz.sh: the fuzzer failed (exit $rc, $found artifacts in $work/artifacts):"
     ls -l "$work/artifacts"
-    echo "replay one with: $bin <artifact>   or   bazel-bin/tests/fuzz/reader_fuzz <artifact>"
+    echo "replay one with: $bin <artifact>"
     exit 1
 fi
 echo "run_fuzz.sh: no crash in ${secs}s; the corpus grew from ${seeds} to $(ls "$work/corpus" | wc -l) files ($work/corpus)"
