@@ -143,8 +143,12 @@ typedef struct {
     int main_seen;                  /* some stack contains main */
     uint64_t libc_frames;           /* frames in libc's mapping */
     uint64_t libc_frames_with_file; /* ... that carry a source file */
+    uint64_t libc_frames_marked;    /* ... whose file contains libc_file_marker */
     spt_status last_status;
 } trace_summary;
+
+/* When set, read_trace counts the libc frames whose source file contains it. */
+static const char *libc_file_marker;
 
 static size_t function_slot(trace_summary *t, const char *name) {
     for (size_t i = 0; i < t->n_functions; i++) {
@@ -203,6 +207,9 @@ static void look_at_sample(trace_summary *t, const spt_event *ev) {
         if (m != NULL && strstr(spt_reader_string(t->r, m->path), "/libc.so") != NULL) {
             t->libc_frames++;
             t->libc_frames_with_file += outer->file != 0;
+            t->libc_frames_marked +=
+                libc_file_marker != NULL && outer->file != 0 &&
+                strstr(spt_reader_string(t->r, outer->file), libc_file_marker) != NULL;
         }
         if (outer != NULL && outer->function != 0 &&
             strcmp(spt_reader_string(t->r, outer->function), "main") == 0) {
@@ -485,6 +492,40 @@ static void test_debug_cache(void) {
     CHECK("the second process read the copy the first one wrote",
           first.st_ino != 0 && first.st_ino == second.st_ino &&
               first.st_mtim.tv_nsec == second.st_mtim.tv_nsec);
+
+    /* Proof that libdw reads the copy rather than the compressed original (which a first version
+     * opened all the same): a file name changed in the copy shows in the next trace. */
+    FILE *f = fopen(libc_copy, "r+b");
+    char *bytes = f != NULL ? malloc((size_t)first.st_size) : NULL;
+    size_t len = bytes != NULL ? fread(bytes, 1, (size_t)first.st_size, f) : 0;
+    int patched = 0;
+    for (char *at = bytes; at != NULL && len > 12;) {
+        at = memmem(at, len - (size_t)(at - bytes), "libc-start.c", 12);
+        if (at != NULL) {
+            memcpy(at, "libc-stXrt.c", 12);
+            patched++;
+        }
+    }
+    if (f != NULL && patched > 0) {
+        rewind(f);
+        CHECK_EQ_U64("the copy can be rewritten", fwrite(bytes, 1, len, f), len);
+    }
+    if (f != NULL) {
+        fclose(f);
+    }
+    free(bytes);
+    CHECK("libc's copy names libc-start.c", patched > 0);
+    run_result marked_run = run(argv, NULL, env);
+    libc_file_marker = "libc-stXrt.c";
+    trace_summary marked = read_trace(trace);
+    libc_file_marker = NULL;
+    CHECK("a file name changed in the copy shows in the next trace: libdw read the copy",
+          marked.open_status == SPT_OK && marked.libc_frames_marked > 0);
+    if (marked.open_status == SPT_OK) {
+        spt_reader_close(marked.r);
+    }
+    free_result(&marked_run);
+    unlink(libc_copy);
 
     char home[PATH_MAX + 32], home_env[PATH_MAX + 64], home_cache[PATH_MAX + 64];
     snprintf(home, sizeof home, "%s/home", tmp_dir);
