@@ -3,11 +3,13 @@
 #include "recorder/cache_dir.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* Fills dir with the cache directory. Returns 0, or -1 when the cache is off or has no home. */
 static int cache_dir(char *dir, size_t size) {
@@ -58,6 +60,25 @@ int sp_cache_path(const char *subdir, const char *name, char *path, size_t size)
     }
     int m = snprintf(path + n, size - (size_t)n, "/%s", name);
     return m > 0 && (size_t)m < size - (size_t)n ? 0 : -1;
+}
+
+int sp_cache_write(const char *path, int (*fill)(int fd, void *ctx), void *ctx) {
+    char tmp[PATH_MAX];
+    int n = snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
+    if (n <= 0 || (size_t)n >= sizeof tmp) {
+        return -1;
+    }
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        return -1;
+    }
+    int ok = fill(fd, ctx) == 0;
+    ok = close(fd) == 0 && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
 }
 
 int sp_cache_build_id_hex(Dwfl_Module *mod, char *hex, size_t size) {

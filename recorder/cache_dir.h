@@ -13,6 +13,11 @@
  * cache is off, has no home, or the directory cannot be made. */
 int sp_cache_path(const char *subdir, const char *name, char *path, size_t size);
 
+/* Writes the file at path whole: fill writes its content to a fresh temporary file beside it
+ * (returning 0, or -1 on failure), which is then renamed to path, so a reader never sees a
+ * partial file. Returns 0, or -1 with nothing left behind. */
+int sp_cache_write(const char *path, int (*fill)(int fd, void *ctx), void *ctx);
+
 /* Fills hex with mod's build-id in lowercase hexadecimal. Returns 0, or -1 when the module has
  * none (or hex is too small). */
 int sp_cache_build_id_hex(Dwfl_Module *mod, char *hex, size_t size);

@@ -91,27 +91,21 @@ static int copy_decompressed(Elf *in, Elf *out) {
     return gelf_update_ehdr(out, &ehdr) && elf_update(out, ELF_C_WRITE) >= 0 ? 0 : -1;
 }
 
-int sp_debug_cache_write_copy(int src_fd, const char *dst_path) {
-    char tmp[PATH_MAX];
-    int n = snprintf(tmp, sizeof tmp, "%s.tmp.%d", dst_path, (int)getpid());
-    if (n <= 0 || (size_t)n >= sizeof tmp || elf_version(EV_CURRENT) == EV_NONE) {
-        return -1;
-    }
-    int out_fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (out_fd < 0) {
-        return -1;
-    }
-    Elf *in = elf_begin(src_fd, ELF_C_READ, NULL);
+/* sp_cache_write's fill: the decompressed copy of the ELF file on *(int *)src_fd. */
+static int write_decompressed(int out_fd, void *src_fd) {
+    Elf *in = elf_begin(*(int *)src_fd, ELF_C_READ, NULL);
     Elf *out = elf_begin(out_fd, ELF_C_WRITE, NULL);
     int ok = in != NULL && out != NULL && copy_decompressed(in, out) == 0;
     elf_end(out);
     elf_end(in);
-    ok = close(out_fd) == 0 && ok;
-    if (!ok || rename(tmp, dst_path) != 0) {
-        unlink(tmp);
+    return ok ? 0 : -1;
+}
+
+int sp_debug_cache_write_copy(int src_fd, const char *dst_path) {
+    if (elf_version(EV_CURRENT) == EV_NONE) {
         return -1;
     }
-    return 0;
+    return sp_cache_write(dst_path, write_decompressed, &src_fd);
 }
 
 int sp_debug_cache_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,

@@ -14,9 +14,11 @@
 
 #include <elfutils/libdwfl.h>
 
-/* A libdwfl find_debuginfo callback: dwfl_build_id_find_debuginfo (local lookups by build-id
- * only, never debuginfod), then, when the file found has compressed sections, the cached
- * uncompressed copy, made on first use. Returns an open descriptor or -1, as libdwfl expects. */
+/* A libdwfl find_debuginfo callback. A module's separate debug file with compressed sections
+ * is served from its uncompressed copy in the cache, made on first use; everything else (no
+ * cache, uncompressed files, dwz alternate files) goes to dwfl_build_id_find_debuginfo: local
+ * lookups by build-id only, never debuginfod. Returns an open descriptor or -1, as libdwfl
+ * expects. */
 int sp_debug_cache_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
                                   Dwarf_Addr base, const char *file_name,
                                   const char *debuglink_file, GElf_Word debuglink_crc,

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "recorder/cache_dir.h"
+#include "recorder/sigsafe.h"
 
 #define FILE_MAGIC "SPSYMIX1"
 
@@ -225,28 +226,11 @@ static sp_symtab_index *load(const char *path, uint64_t base) {
     return ix;
 }
 
-/* Writes ix to path whole (a temporary file, then rename). Failures are ignored: the next
- * process builds the index again. */
-static void save(const sp_symtab_index *ix, const char *path) {
-    char tmp[PATH_MAX + 32];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        return;
-    }
+/* sp_cache_write's fill: the index's block as it is in memory. */
+static int write_block(int fd, void *index) {
+    const sp_symtab_index *ix = index;
     size_t bytes = sizeof(file_header) + ix->n * sizeof(packed_entry) + ix->name_bytes;
-    const char *p = ix->block;
-    size_t done = 0;
-    while (done < bytes) {
-        ssize_t w = write(fd, p + done, bytes - done);
-        if (w <= 0) {
-            break;
-        }
-        done += (size_t)w;
-    }
-    if (close(fd) != 0 || done != bytes || rename(tmp, path) != 0) {
-        unlink(tmp);
-    }
+    return sp_write_all(fd, ix->block, bytes);
 }
 
 sp_symtab_index *sp_symtab_index_build(Dwfl_Module *mod) {
@@ -265,7 +249,7 @@ sp_symtab_index *sp_symtab_index_build(Dwfl_Module *mod) {
     if (ix == NULL) {
         ix = build(mod, n_syms, base);
         if (ix != NULL && cacheable) {
-            save(ix, path);
+            sp_cache_write(path, write_block, ix); /* if it fails, the next process builds */
         }
     }
     return ix;
