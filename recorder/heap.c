@@ -62,12 +62,6 @@ static int fork_locked;                       /* the prepare handler took the ta
 
 __thread sp_alloc_thread *sp_heap_tls __attribute__((tls_model("initial-exec")));
 
-SP_SIGNAL_SAFE static uint64_t monotonic_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* ---- per-thread state ---------------------------------------------------------------------- */
 
 /* The calling thread's state, created on its first use (one mmap'ed page, pushed onto the
@@ -119,7 +113,7 @@ SP_HOOK_SAFE static sp_alloc_thread *thread_state(void) {
     }
     t = mem; /* zero-filled: no ring, counters at 0 */
     t->os_tid = (int)gettid();
-    t->prng = sp_alloc_prng_seed((uint64_t)t->os_tid ^ (uint64_t)(uintptr_t)t, monotonic_ns());
+    t->prng = sp_alloc_prng_seed((uint64_t)t->os_tid ^ (uint64_t)(uintptr_t)t, sp_monotonic_ns());
     /* The first gap is drawn too: starting at 0 would sample every thread's first allocation,
      * which the weights do not account for. */
     t->countdown_bytes = sp_alloc_draw_countdown(&t->prng, mean_bytes);
@@ -183,7 +177,7 @@ SP_HOOK_SAFE static void *reserve_event(sp_alloc_thread *t, sp_ring *ring, size_
         }
         return e;
     }
-    uint64_t start = monotonic_ns();
+    uint64_t start = sp_monotonic_ns();
     uint64_t now = start;
     while (now >= t->no_wait_until_ns && now - start < WAIT_LIMIT_NS &&
            atomic_load_explicit(&sp_heap_active, memory_order_acquire)) {
@@ -196,7 +190,7 @@ SP_HOOK_SAFE static void *reserve_event(sp_alloc_thread *t, sp_ring *ring, size_
         }
         wake_writer();
         sp_futex_wait(&sp_alloc_drained, passes, WAIT_SLICE_NS);
-        now = monotonic_ns();
+        now = sp_monotonic_ns();
     }
     if (now - start >= WAIT_LIMIT_NS) {
         t->no_wait_until_ns = now + WAIT_LIMIT_NS;
@@ -257,37 +251,29 @@ SP_HOOK_SAFE static int backtrace_here(sp_alloc_thread *t, uint64_t *pcs, int ma
         return sp_unwind_fp_from((uint64_t)(uintptr_t)&backtrace_here, fp, fp, self->stack_hi, pcs,
                                  (uint32_t)max, &truncated);
     }
-#if defined(__SANITIZE_THREAD__)
-    unw_context_t context;
-    unw_cursor_t cursor;
-    if (!sp_unwind_enter(&t->unwinding)) {
-        pcs[0] = (uint64_t)caller;
-        return 1;
-    }
-    if (unw_getcontext(&context) != 0 || unw_init_local(&cursor, &context) < 0) {
-        sp_unwind_leave(&t->unwinding);
-        return 0;
-    }
-    int n = 0;
-    do {
-        unw_word_t ip = 0;
-        if (unw_get_reg(&cursor, UNW_REG_IP, &ip) < 0 || ip == 0) {
-            break;
-        }
-        pcs[n++] = (uint64_t)ip;
-    } while (n < max && unw_step(&cursor) > 0);
-    sp_unwind_leave(&t->unwinding);
-    return n;
-#else
     if (!sp_unwind_enter(&t->unwinding)) {
         /* A fork is under way (unwind.h): the allocation's caller alone. */
         pcs[0] = (uint64_t)caller;
         return 1;
     }
-    int n = unw_backtrace((void **)(void *)pcs, max);
+    int n = 0;
+#if defined(__SANITIZE_THREAD__)
+    unw_context_t context;
+    unw_cursor_t cursor;
+    if (unw_getcontext(&context) == 0 && unw_init_local(&cursor, &context) >= 0) {
+        do {
+            unw_word_t ip = 0;
+            if (unw_get_reg(&cursor, UNW_REG_IP, &ip) < 0 || ip == 0) {
+                break;
+            }
+            pcs[n++] = (uint64_t)ip;
+        } while (n < max && unw_step(&cursor) > 0);
+    }
+#else
+    n = unw_backtrace((void **)(void *)pcs, max);
+#endif
     sp_unwind_leave(&t->unwinding);
     return n;
-#endif
 }
 
 __attribute__((always_inline)) SP_HOOK_SAFE static inline void

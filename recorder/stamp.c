@@ -8,17 +8,13 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "recorder/wake.h"
+
 /* Below this many ticks since the reference pair the measured rate is mostly reading noise
  * (two clock reads of ~20 ns each): keep the previous rate, or assume 1 tick per ns. */
 #define MIN_CALIBRATION_STAMPS 1000000u
 
 int sp_stamp_is_tsc;
-
-static uint64_t monotonic_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 #if defined(__x86_64__)
 static uint64_t read_tsc(void) {
@@ -105,14 +101,14 @@ void sp_stamp_init(void) {
 
 void sp_stamp_clock_start(sp_stamp_clock *c) {
     c->stamp0 = sp_stamp_now();
-    c->mono0 = monotonic_ns();
+    c->mono0 = sp_monotonic_ns();
     c->ns_per_stamp = 1.0;
     if (sp_stamp_is_tsc) {
         uint64_t mono;
         while (sp_stamp_now() - c->stamp0 < FIRST_CALIBRATION_STAMPS) {
         }
         uint64_t stamp = sp_stamp_now();
-        mono = monotonic_ns();
+        mono = sp_monotonic_ns();
         if (mono > c->mono0) {
             c->ns_per_stamp = (double)(mono - c->mono0) / (double)(stamp - c->stamp0);
         }
@@ -121,7 +117,7 @@ void sp_stamp_clock_start(sp_stamp_clock *c) {
 
 uint64_t sp_stamp_calibrate(sp_stamp_clock *c, uint64_t *mono_ns) {
     uint64_t stamp = sp_stamp_now();
-    uint64_t mono = monotonic_ns();
+    uint64_t mono = sp_monotonic_ns();
     *mono_ns = mono;
     if (!sp_stamp_is_tsc) {
         return stamp; /* stamps are the clock itself */

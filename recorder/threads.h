@@ -111,12 +111,12 @@ void sp_threads_renamed(int self, pthread_t th, const char *name);
  * destructor). Idempotent. Not async-signal-safe. */
 void sp_threads_end_self(void);
 
-/* Locks and unlocks the registry; while it is held, sp_threads_head() and the next links are
- * stable and no slot is recycled. Not async-signal-safe. */
 /* fork's prepare handler: waits until no other thread's sampling handler is inside libunwind
- * (the fork gate, unwind.h), or until deadline_ns on CLOCK_MONOTONIC. */
+ * (the fork gate, unwind.h), or until deadline_ns on CLOCK_MONOTONIC. Not async-signal-safe. */
 void sp_threads_wait_unwinders(uint64_t deadline_ns);
 
+/* Locks and unlocks the registry; while it is held, sp_threads_head() and the next links are
+ * stable and no slot is recycled. Not async-signal-safe. */
 void sp_threads_lock(void);
 void sp_threads_unlock(void);
 sp_thread *sp_threads_head(void);

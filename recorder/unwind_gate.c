@@ -15,21 +15,15 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "recorder/unwind.h"
+#include "recorder/wake.h"
 
 #define FORK_WAIT_LIMIT_NS 1000000000ull /* a thread stopped mid-unwind must not hang fork */
 
 static _Atomic int fork_pending;
 static int asymmetric; /* registered for membarrier: the unwinding side needs no fence */
-
-static uint64_t monotonic_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 void sp_unwind_gate_init(void) {
     asymmetric = syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
@@ -58,11 +52,11 @@ uint64_t sp_unwind_gate_close(void) {
     if (asymmetric) {
         syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
     }
-    return monotonic_ns() + FORK_WAIT_LIMIT_NS;
+    return sp_monotonic_ns() + FORK_WAIT_LIMIT_NS;
 }
 
 void sp_unwind_gate_wait(const _Atomic int *inside, uint64_t deadline_ns) {
-    while (atomic_load_explicit(inside, memory_order_acquire) && monotonic_ns() < deadline_ns) {
+    while (atomic_load_explicit(inside, memory_order_acquire) && sp_monotonic_ns() < deadline_ns) {
         sched_yield();
     }
 }
