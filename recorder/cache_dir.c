@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "recorder/log.h"
+
 /* Fills dir with the cache directory. Returns 0, or -1 when the cache is off or has no home. */
 static int cache_dir(char *dir, size_t size) {
     const char *own = getenv("SPPROF_CACHE_DIR");
@@ -55,7 +57,20 @@ int sp_cache_path(const char *subdir, const char *name, char *path, size_t size)
         return -1;
     }
     int n = snprintf(path, size, "%s/%s", dir, subdir);
-    if (n <= 0 || (size_t)n >= sizeof dir || make_dirs(strcpy(dir, path)) != 0) {
+    if (n <= 0 || (size_t)n >= sizeof dir) {
+        return -1;
+    }
+    if (make_dirs(strcpy(dir, path)) != 0) {
+        /* The default directory fails quietly (no home, a read-only one): the cache is an
+         * optimization. A directory the user named is worth one line per process. */
+        static int said;
+        const char *own = getenv("SPPROF_CACHE_DIR");
+        if (own != NULL && !said) {
+            said = 1;
+            sp_log("spprof: SPPROF_CACHE_DIR=%s: cannot create %s: %s; symbols are worked out "
+                   "without the cache",
+                   own, path, strerror(errno));
+        }
         return -1;
     }
     int m = snprintf(path + n, size - (size_t)n, "/%s", name);

@@ -2,7 +2,9 @@
  * reuse (debug_cache.h, symtab_index.h): $SPPROF_CACHE_DIR, else $XDG_CACHE_HOME/spprof, else
  * $HOME/.cache/spprof. SPPROF_CACHE_DIR=off (or an empty value) turns every cache off. Entries
  * are named by build-id, so a file is never stale, and written whole before a rename, so a
- * reader never sees a partial one. Writer thread only; not async-signal-safe. */
+ * reader never sees a partial one. A SPPROF_CACHE_DIR that cannot be created is said once per
+ * process on stderr; the default directory fails quietly. Writer thread only; not
+ * async-signal-safe. */
 #ifndef SPPROF_RECORDER_CACHE_DIR_H
 #define SPPROF_RECORDER_CACHE_DIR_H
 

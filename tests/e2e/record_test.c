@@ -532,6 +532,26 @@ static void test_debug_cache(void) {
     mkdir(home, 0755);
     snprintf(home_env, sizeof home_env, "HOME=%s", home);
     snprintf(home_cache, sizeof home_cache, "%s/.cache", home);
+    /* A cache directory the user named but that cannot be made: one line, and the program
+     * and its trace as without the cache. */
+    const char *bad_env[] = {lib_env, "SPPROF_CACHE_DIR=/dev/null/spprof-cache", NULL};
+    run_result bad = run(argv, NULL, bad_env);
+    CHECK_EQ_U64("with an impossible SPPROF_CACHE_DIR hot_split still exits with 3", bad.status, 3);
+    const char *said = "spprof: SPPROF_CACHE_DIR=/dev/null/spprof-cache: cannot create "
+                       "/dev/null/spprof-cache/";
+    const char *first_line = bad.err != NULL ? strstr(bad.err, said) : NULL;
+    CHECK("an impossible SPPROF_CACHE_DIR is said on stderr, naming it and why",
+          first_line != NULL && strstr(first_line, ": Not a directory; symbols are worked out "
+                                                   "without the cache\n") != NULL);
+    CHECK("and said once", first_line != NULL && strstr(first_line + 1, said) == NULL);
+    trace_summary without = read_trace(trace);
+    CHECK("without a usable cache libc's frames still carry source files",
+          without.open_status == SPT_OK && without.libc_frames_with_file > 0);
+    if (without.open_status == SPT_OK) {
+        spt_reader_close(without.r);
+    }
+    free_result(&bad);
+
     const char *off_env[] = {lib_env, "SPPROF_CACHE_DIR=off", home_env, "XDG_CACHE_HOME", NULL};
     run_result rec = run(argv, NULL, off_env);
     CHECK_EQ_U64("with the cache off hot_split still exits with 3", rec.status, 3);
