@@ -451,6 +451,17 @@ static int count_files(const char *dir, const char *suffix) {
     return n;
 }
 
+/* The libc frames with a source file in the trace at path (0 when it cannot be read). */
+static uint64_t libc_frames_with_file(const char *path) {
+    trace_summary t = read_trace(path);
+    if (t.open_status != SPT_OK) {
+        return 0;
+    }
+    uint64_t n = t.libc_frames_with_file;
+    spt_reader_close(t.r);
+    return n;
+}
+
 /* libc6-dbg's DWARF is zlib-compressed: the first recorded process leaves an uncompressed copy
  * in the cache directory and later ones read it (debug_cache.h); their libc frames still carry
  * source files. SPPROF_CACHE_DIR=off writes nothing. */
@@ -544,24 +555,16 @@ static void test_debug_cache(void) {
           first_line != NULL && strstr(first_line, ": Not a directory; symbols are worked out "
                                                    "without the cache\n") != NULL);
     CHECK("and said once", first_line != NULL && strstr(first_line + 1, said) == NULL);
-    trace_summary without = read_trace(trace);
     CHECK("without a usable cache libc's frames still carry source files",
-          without.open_status == SPT_OK && without.libc_frames_with_file > 0);
-    if (without.open_status == SPT_OK) {
-        spt_reader_close(without.r);
-    }
+          libc_frames_with_file(trace) > 0);
     free_result(&bad);
 
     const char *off_env[] = {lib_env, "SPPROF_CACHE_DIR=off", home_env, "XDG_CACHE_HOME", NULL};
     run_result rec = run(argv, NULL, off_env);
     CHECK_EQ_U64("with the cache off hot_split still exits with 3", rec.status, 3);
     CHECK("SPPROF_CACHE_DIR=off writes no cache", access(home_cache, F_OK) != 0);
-    trace_summary t = read_trace(trace);
     CHECK("without the cache libc's frames still carry source files",
-          t.open_status == SPT_OK && t.libc_frames_with_file > 0);
-    if (t.open_status == SPT_OK) {
-        spt_reader_close(t.r);
-    }
+          libc_frames_with_file(trace) > 0);
     free_result(&rec);
 }
 
