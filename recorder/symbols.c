@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "recorder/debug_cache.h"
+#include "recorder/line_cache.h"
 #include "recorder/symtab_index.h"
 
 typedef struct {
@@ -32,13 +33,6 @@ typedef struct {
 
 /* Inlined calls expanded per address. Deeper chains (rare) keep the innermost ones. */
 #define MAX_INLINE_FRAMES 32
-
-/* One source location of an address: the function it is in and where. */
-typedef struct {
-    const char *function; /* NULL when unknown */
-    const char *file;     /* NULL when unknown */
-    int line;             /* 0 when unknown */
-} location;
 
 struct sp_symbols {
     spt_writer *w;
@@ -265,31 +259,41 @@ static void clear_cache(sp_symbols *s) {
     s->cache_used = 0;
 }
 
-/* Marks a module whose index was built and came out empty, so it is not built again. */
-static sp_symtab_index *const no_index = (sp_symtab_index *)&no_index;
+/* What the symbolizer keeps per module, in the module's user data slot: built on first use. */
+typedef struct {
+    sp_symtab_index *index; /* symtab_index.h says why not dwfl_module_addrinfo; NULL if none */
+    sp_line_cache *lines;   /* system modules' lines (line_cache.h); NULL if none */
+    int lines_opened;       /* lines was tried */
+} module_data;
 
-/* The function symbol covering addr in mod, from the module's index (built on first use and
- * kept in the module's user data slot; symtab_index.h says why not dwfl_module_addrinfo). */
-static const char *function_symbol(Dwfl_Module *mod, uint64_t addr) {
+/* mod's data, created on first use; NULL when memory runs out. */
+static module_data *data_of(Dwfl_Module *mod) {
     void **slot = NULL;
     dwfl_module_info(mod, &slot, NULL, NULL, NULL, NULL, NULL, NULL);
     if (slot == NULL) {
         return NULL;
     }
     if (*slot == NULL) {
-        sp_symtab_index *ix = sp_symtab_index_build(mod);
-        *slot = ix != NULL ? ix : no_index;
+        module_data *d = calloc(1, sizeof *d);
+        if (d == NULL) {
+            return NULL;
+        }
+        d->index = sp_symtab_index_build(mod);
+        *slot = d;
     }
-    return *slot != no_index ? sp_symtab_index_lookup(*slot, addr) : NULL;
+    return *slot;
 }
 
-/* Frees a module's index (dwfl_getmodules' callback at the end, and through free_removed_index
- * dwfl_report_end's for a module dropped at a rescan). */
-static int free_module_index(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr base,
-                             void *arg) {
+/* Frees a module's data, writing its line cache (dwfl_getmodules' callback at the end, and
+ * through free_removed_index dwfl_report_end's for a module dropped at a rescan). */
+static int free_module_data(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr base,
+                            void *arg) {
     (void)mod, (void)name, (void)base, (void)arg;
-    if (*userdata != no_index) {
-        sp_symtab_index_free(*userdata);
+    module_data *d = *userdata;
+    if (d != NULL) {
+        sp_symtab_index_free(d->index);
+        sp_line_cache_close(d->lines);
+        free(d);
     }
     *userdata = NULL;
     return DWARF_CB_OK;
@@ -299,7 +303,7 @@ static int free_removed_index(Dwfl_Module *mod, void *userdata, const char *name
                               void *arg) {
     /* libdwfl passes the address of the module's user data slot here (MODCB_ARGS), as it does
      * to dwfl_getmodules' callbacks, although this prototype says void *. */
-    return free_module_index(mod, (void **)userdata, name, base, arg);
+    return free_module_data(mod, (void **)userdata, name, base, arg);
 }
 
 /* Rescans the loaded objects when dlopen or dlclose changed them since the last scan (or always,
@@ -321,7 +325,7 @@ static void rescan(sp_symbols *s, int force) {
         dwfl_report_begin(s->dwfl);
         if (dwfl_linux_proc_report(s->dwfl, getpid()) != 0 ||
             dwfl_report_end(s->dwfl, free_removed_index, NULL) != 0) {
-            dwfl_getmodules(s->dwfl, free_module_index, NULL, 0);
+            dwfl_getmodules(s->dwfl, free_module_data, NULL, 0);
             dwfl_end(s->dwfl); /* names are lost, addresses and mappings are not */
             s->dwfl = NULL;
         }
@@ -400,34 +404,6 @@ static int cache_put(sp_symbols *s, uint64_t key, const uint32_t *ids, size_t co
 
 /* ---- symbolization ------------------------------------------------------------------------- */
 
-/* The name of a subprogram or inlined call: its linkage name (mangled, as in the symbol table)
- * or else its plain name, following DW_AT_abstract_origin to where inlined code keeps them. */
-static const char *die_name(Dwarf_Die *die) {
-    Dwarf_Attribute attr;
-    const char *name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name, &attr));
-    if (name == NULL) {
-        name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_name, &attr));
-    }
-    return name;
-}
-
-/* Where an inlined call was made: its DW_AT_call_file / DW_AT_call_line, in the caller. */
-static location call_site(Dwarf_Die *inlined, Dwarf_Files *files, size_t n_files) {
-    location loc = {NULL, NULL, 0};
-    Dwarf_Attribute attr;
-    Dwarf_Word file = 0;
-    Dwarf_Word line = 0;
-    if (files != NULL && dwarf_formudata(dwarf_attr(inlined, DW_AT_call_file, &attr), &file) == 0 &&
-        file < n_files) {
-        loc.file = dwarf_filesrc(files, file, NULL, NULL);
-    }
-    if (dwarf_formudata(dwarf_attr(inlined, DW_AT_call_line, &attr), &line) == 0 &&
-        line <= INT32_MAX) {
-        loc.line = (int)line;
-    }
-    return loc;
-}
-
 /* Is mod a system library or program, installed by the distribution? Its debug information,
  * when present, is a separate compressed file that libdw would inflate whole (symbols.h). */
 static int is_system_module(Dwfl_Module *mod) {
@@ -450,55 +426,41 @@ static int is_system_module(Dwfl_Module *mod) {
 /* Symbolizes addr into locs, innermost first: the deepest inlined call, the calls it was inlined
  * into, and last the real function that holds the code. Returns how many (at least 1). The
  * symbol table names the real function; DWARF names inlined calls and gives files and lines. */
-static size_t symbolize(sp_symbols *s, uint64_t addr, location *locs, size_t max) {
-    locs[0] = (location){NULL, NULL, 0};
+static size_t symbolize(sp_symbols *s, uint64_t addr, sp_source_location *locs, size_t max) {
+    locs[0] = (sp_source_location){NULL, NULL, 0};
     Dwfl_Module *mod = s->dwfl != NULL ? dwfl_addrmodule(s->dwfl, addr) : NULL;
     if (mod == NULL) {
         return 1;
     }
-    const char *symbol = function_symbol(mod, addr);
-    if (!s->system_lines && is_system_module(mod)) {
+    module_data *data = data_of(mod);
+    uint64_t start = 0, end = 0;
+    const char *symbol =
+        data != NULL ? sp_symtab_index_find(data->index, addr, &start, &end) : NULL;
+    int system = is_system_module(mod);
+    if (system && !s->system_lines) {
         locs[0].function = symbol;
         return 1;
     }
-    Dwfl_Line *l = dwfl_module_getsrc(mod, addr);
-    if (l != NULL) {
-        locs[0].file = dwfl_lineinfo(l, NULL, &locs[0].line, NULL, NULL, NULL);
-    }
-    size_t n = 1;
-    const char *subprogram = NULL;
-    Dwarf_Addr bias = 0;
-    Dwarf_Die *cudie = dwfl_module_addrdie(mod, addr, &bias);
-    Dwarf_Die *scopes = NULL;
-    int n_scopes = cudie != NULL ? dwarf_getscopes(cudie, addr - bias, &scopes) : 0;
-    /* dwarf_getscopes continues past an inlined call into the inlined function's abstract
-     * definition; the concrete chain of calls comes from the innermost DIE's own ancestors
-     * (as eu-addr2line -i does). */
-    Dwarf_Die *chain = NULL;
-    int n_chain = n_scopes > 0 ? dwarf_getscopes_die(&scopes[0], &chain) : 0;
-    free(scopes);
-    Dwarf_Files *files = NULL;
-    size_t n_files = 0;
-    if (n_chain > 0 && dwarf_getsrcfiles(cudie, &files, &n_files) != 0) {
-        files = NULL;
-    }
-    /* The chain runs from the innermost scope (lexical blocks, inlined calls) out to the
-     * subprogram. Each inlined call names the location found so far and adds its call site as
-     * the next one. */
-    for (int i = 0; i < n_chain; i++) {
-        Dwarf_Die *scope = &chain[i];
-        int tag = dwarf_tag(scope);
-        if (tag == DW_TAG_subprogram) {
-            subprogram = die_name(scope);
-            break;
+    /* A system library's lines come from the cache when an earlier process read that function;
+     * then this process never reads the library's DWARF (line_cache.h). */
+    if (system && symbol != NULL) {
+        if (!data->lines_opened) {
+            data->lines = sp_line_cache_open(mod);
+            data->lines_opened = 1;
         }
-        if (tag == DW_TAG_inlined_subroutine && n < max) {
-            locs[n - 1].function = die_name(scope);
-            locs[n++] = call_site(scope, files, n_files);
+        size_t n = sp_line_cache_lookup(data->lines, start, addr, locs, max);
+        if (n == 0 && sp_line_cache_add(data->lines, mod, start, end) == 0) {
+            n = sp_line_cache_lookup(data->lines, start, addr, locs, max);
+        }
+        if (n > 0) {
+            locs[n - 1].function = symbol;
+            return n;
         }
     }
-    free(chain);
-    locs[n - 1].function = symbol != NULL ? symbol : subprogram;
+    size_t n = sp_dwarf_locations(mod, addr, locs, max);
+    if (symbol != NULL) {
+        locs[n - 1].function = symbol;
+    }
     return n;
 }
 
@@ -556,11 +518,11 @@ size_t sp_symbols_frames(sp_symbols *s, uint64_t pc, int is_caller, const uint32
     }
     /* A return address points after the call; the call itself (pc - 1) has the caller's line,
      * and for a call to a noreturn function at the very end of a function, the right function. */
-    location locs[MAX_INLINE_FRAMES];
+    sp_source_location locs[MAX_INLINE_FRAMES];
     size_t n = symbolize(s, is_caller ? pc - 1 : pc, locs, MAX_INLINE_FRAMES);
     uint32_t out[MAX_INLINE_FRAMES];
     for (size_t i = 0; i < n; i++) {
-        const location *loc = &locs[n - 1 - i]; /* outermost first */
+        const sp_source_location *loc = &locs[n - 1 - i]; /* outermost first */
         spt_frame f;
         memset(&f, 0, sizeof f);
         f.kind = SPT_FRAME_NATIVE;
@@ -613,7 +575,7 @@ void sp_symbols_destroy(sp_symbols *s) {
         return;
     }
     if (s->dwfl != NULL) {
-        dwfl_getmodules(s->dwfl, free_module_index, NULL, 0);
+        dwfl_getmodules(s->dwfl, free_module_data, NULL, 0);
         dwfl_end(s->dwfl);
     }
     free(s->maps);

@@ -256,6 +256,11 @@ sp_symtab_index *sp_symtab_index_build(Dwfl_Module *mod) {
 }
 
 const char *sp_symtab_index_lookup(const sp_symtab_index *ix, uint64_t address) {
+    return sp_symtab_index_find(ix, address, NULL, NULL);
+}
+
+const char *sp_symtab_index_find(const sp_symtab_index *ix, uint64_t address, uint64_t *start,
+                                 uint64_t *end) {
     if (ix == NULL || address < ix->base || address - ix->base < ix->v[0].start) {
         return NULL;
     }
@@ -273,6 +278,14 @@ const char *sp_symtab_index_lookup(const sp_symtab_index *ix, uint64_t address) 
     const packed_entry *e = &ix->v[lo];
     if ((e->size != 0 && offset - e->start >= e->size) || e->name >= ix->name_bytes) {
         return NULL; /* in a gap between functions (padding, or code without a symbol) */
+    }
+    if (start != NULL && end != NULL) {
+        /* A symbol of size zero reaches the next one; the last such reaches the offset asked. */
+        uint64_t stop = e->size != 0     ? e->start + e->size
+                        : lo + 1 < ix->n ? ix->v[lo + 1].start
+                                         : offset + 1;
+        *start = ix->base + e->start;
+        *end = ix->base + stop;
     }
     return ix->names + e->name;
 }

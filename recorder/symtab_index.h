@@ -26,6 +26,11 @@ sp_symtab_index *sp_symtab_index_build(Dwfl_Module *mod);
  * async-signal-safe. */
 const char *sp_symtab_index_lookup(const sp_symtab_index *ix, uint64_t address);
 
+/* As sp_symtab_index_lookup, and when a name is found and start and end are not NULL, sets
+ * [*start, *end) to the addresses its symbol covers. Not async-signal-safe. */
+const char *sp_symtab_index_find(const sp_symtab_index *ix, uint64_t address, uint64_t *start,
+                                 uint64_t *end);
+
 /* Frees the index. Accepts NULL. Not async-signal-safe. */
 void sp_symtab_index_free(sp_symtab_index *ix);
 

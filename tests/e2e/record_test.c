@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "tests/check.h"
+#include "tests/tracekit.h"
 #include "tracefmt/sptrace.h"
 
 static char record_bin[PATH_MAX];
@@ -473,6 +474,55 @@ static uint64_t libc_frames_with_file(const char *path) {
     return n;
 }
 
+/* Where the line cache file keeps its checksum: FNV-1a 64 of every byte after its 48-byte
+ * header (line_cache.c). */
+#define LINES_CHECKSUM_AT  40
+#define LINES_HEADER_BYTES 48
+
+/* Replaces every from in the file at path with to (as long), and when checksum_at is not 0,
+ * stores there the FNV-1a 64 of the bytes after the line cache's header. Returns how many were
+ * replaced. */
+static int replace_in_file(const char *path, const char *from, const char *to, long checksum_at) {
+    size_t len = 0;
+    char *bytes = tk_read_file(path, &len);
+    size_t n = strlen(from);
+    int replaced = 0;
+    for (char *at = bytes; at != NULL && len > n;) {
+        at = memmem(at, len - (size_t)(at - bytes), from, n);
+        if (at != NULL) {
+            memcpy(at, to, n);
+            replaced++;
+        }
+    }
+    if (replaced > 0 && checksum_at > 0 && len > LINES_HEADER_BYTES) {
+        uint64_t h = 14695981039346656037ull;
+        for (size_t i = LINES_HEADER_BYTES; i < len; i++) {
+            h = (h ^ (unsigned char)bytes[i]) * 1099511628211ull;
+        }
+        memcpy(bytes + checksum_at, &h, sizeof h);
+    }
+    if (replaced > 0 && tk_write_file(path, bytes, len) != 0) {
+        replaced = 0;
+    }
+    free(bytes);
+    return replaced;
+}
+
+/* Records argv once more and counts the libc frames of its trace whose file contains marker. */
+static uint64_t libc_frames_marked_after_run(const char **argv, const char **env, const char *trace,
+                                             const char *marker) {
+    run_result rec = run(argv, NULL, env);
+    libc_file_marker = marker;
+    trace_summary t = read_trace(trace);
+    libc_file_marker = NULL;
+    uint64_t n = t.open_status == SPT_OK ? t.libc_frames_marked : 0;
+    if (t.open_status == SPT_OK) {
+        spt_reader_close(t.r);
+    }
+    free_result(&rec);
+    return n;
+}
+
 /* libc6-dbg's DWARF is zlib-compressed: the first recorded process leaves an uncompressed copy
  * in the cache directory and later ones read it (debug_cache.h); their libc frames still carry
  * source files. SPPROF_CACHE_DIR=off writes nothing. */
@@ -515,38 +565,25 @@ static void test_debug_cache(void) {
           first.st_ino != 0 && first.st_ino == second.st_ino &&
               first.st_mtim.tv_nsec == second.st_mtim.tv_nsec);
 
+    char lines_file[PATH_MAX + 256];
+    snprintf(lines_file, sizeof lines_file, "%s/lines/%s.lines", cache, id);
+    CHECK("the cache holds libc's line cache (line_cache.h)", access(lines_file, R_OK) == 0);
+
+    /* Proof that the line cache answers: a file name changed in it (its checksum made good
+     * again) shows in the next trace, while libc's DWARF still says libc-start.c. */
+    CHECK("libc's line cache names libc-start.c",
+          replace_in_file(lines_file, "libc-start.c", "libc-stYrt.c", LINES_CHECKSUM_AT) > 0);
+    CHECK("a file name changed in the line cache shows in the next trace",
+          libc_frames_marked_after_run(argv, env, trace, "libc-stYrt.c") > 0);
+
     /* Proof that libdw reads the copy rather than the compressed original (which a first version
-     * opened all the same): a file name changed in the copy shows in the next trace. */
-    FILE *f = fopen(libc_copy, "r+b");
-    char *bytes = f != NULL ? malloc((size_t)first.st_size) : NULL;
-    size_t len = bytes != NULL ? fread(bytes, 1, (size_t)first.st_size, f) : 0;
-    int patched = 0;
-    for (char *at = bytes; at != NULL && len > 12;) {
-        at = memmem(at, len - (size_t)(at - bytes), "libc-start.c", 12);
-        if (at != NULL) {
-            memcpy(at, "libc-stXrt.c", 12);
-            patched++;
-        }
-    }
-    if (f != NULL && patched > 0) {
-        rewind(f);
-        CHECK_EQ_U64("the copy can be rewritten", fwrite(bytes, 1, len, f), len);
-    }
-    if (f != NULL) {
-        fclose(f);
-    }
-    free(bytes);
-    CHECK("libc's copy names libc-start.c", patched > 0);
-    run_result marked_run = run(argv, NULL, env);
-    libc_file_marker = "libc-stXrt.c";
-    trace_summary marked = read_trace(trace);
-    libc_file_marker = NULL;
+     * opened all the same): with the line cache gone, a file name changed in the copy shows in
+     * the next trace. */
+    unlink(lines_file);
+    CHECK("libc's copy names libc-start.c",
+          replace_in_file(libc_copy, "libc-start.c", "libc-stXrt.c", 0) > 0);
     CHECK("a file name changed in the copy shows in the next trace: libdw read the copy",
-          marked.open_status == SPT_OK && marked.libc_frames_marked > 0);
-    if (marked.open_status == SPT_OK) {
-        spt_reader_close(marked.r);
-    }
-    free_result(&marked_run);
+          libc_frames_marked_after_run(argv, env, trace, "libc-stXrt.c") > 0);
     unlink(libc_copy);
 
     char home[PATH_MAX + 32], home_env[PATH_MAX + 64], home_cache[PATH_MAX + 64];
