@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "recorder/cache_dir.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "recorder/log.h"
@@ -94,6 +96,66 @@ int sp_cache_write(const char *path, int (*fill)(int fd, void *ctx), void *ctx) 
         return -1;
     }
     return 0;
+}
+
+/* A file of a cache directory, for eviction. */
+typedef struct {
+    time_t mtime;
+    char name[256];
+} cache_file;
+
+static int oldest_first(const void *a, const void *b) {
+    time_t x = ((const cache_file *)a)->mtime, y = ((const cache_file *)b)->mtime;
+    return x < y ? -1 : x > y;
+}
+
+void sp_cache_evict(const char *path, size_t keep) {
+    char dir[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    if (slash == NULL || (size_t)(slash - path) >= sizeof dir) {
+        return;
+    }
+    memcpy(dir, path, (size_t)(slash - path));
+    dir[slash - path] = '\0';
+    DIR *d = opendir(dir);
+    if (d == NULL) {
+        return;
+    }
+    cache_file *files = NULL;
+    size_t n = 0, cap = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        struct stat st;
+        if (e->d_name[0] == '.' || strstr(e->d_name, ".tmp.") != NULL /* being written */ ||
+            strlen(e->d_name) >= sizeof files->name ||
+            fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) {
+            continue;
+        }
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            cache_file *grown = realloc(files, cap * sizeof *files);
+            if (grown == NULL) {
+                break;
+            }
+            files = grown;
+        }
+        files[n].mtime = st.st_mtime;
+        strcpy(files[n++].name, e->d_name);
+    }
+    if (n > keep) {
+        qsort(files, n, sizeof *files, oldest_first);
+        for (size_t i = 0; i < n - keep; i++) {
+            unlinkat(dirfd(d), files[i].name, 0);
+        }
+    }
+    closedir(d);
+    free(files);
+}
+
+void sp_cache_touch(const char *path) {
+    struct stat st;
+    if (stat(path, &st) == 0 && time(NULL) - st.st_mtime > 24 * 3600) {
+        utimensat(AT_FDCWD, path, NULL, 0);
+    }
 }
 
 int sp_cache_build_id_hex(Dwfl_Module *mod, char *hex, size_t size) {

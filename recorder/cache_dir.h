@@ -20,6 +20,17 @@ int sp_cache_path(const char *subdir, const char *name, char *path, size_t size)
  * partial file. Returns 0, or -1 with nothing left behind. */
 int sp_cache_write(const char *path, int (*fill)(int fd, void *ctx), void *ctx);
 
+/* Keeps at most keep files in the directory holding path (one of the cache's subdirectories):
+ * removes the least recently modified beyond that. Files are named by build-id, so a program
+ * rebuilt every day would otherwise leave one more in symtab/ and lines/ per build, forever.
+ * Call after writing path; concurrent readers keep what they mapped. */
+void sp_cache_evict(const char *path, size_t keep);
+
+/* Marks the cache file at path as in use (its modification time becomes now) when it was last
+ * marked more than a day ago, so that eviction spares files every process reads but none has
+ * needed to rewrite lately. */
+void sp_cache_touch(const char *path);
+
 /* Fills hex with mod's build-id in lowercase hexadecimal. Returns 0, or -1 when the module has
  * none (or hex is too small). */
 int sp_cache_build_id_hex(Dwfl_Module *mod, char *hex, size_t size);

@@ -13,6 +13,9 @@
 
 #include "recorder/cache_dir.h"
 
+/* Copies kept (sp_cache_evict): each is a whole debug file, glibc's 10 MB. */
+#define DEBUG_COPIES_KEPT 64
+
 /* Does the ELF file on fd have a section libdw would have to inflate? */
 static int has_compressed_sections(int fd) {
     Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
@@ -126,10 +129,14 @@ int sp_debug_cache_find_debuginfo(Dwfl_Module *mod, void **userdata, const char 
             if (fd >= 0 && has_compressed_sections(fd) &&
                 sp_debug_cache_write_copy(fd, cached_path) == 0) {
                 cached = open(cached_path, O_RDONLY | O_CLOEXEC);
+                sp_cache_evict(cached_path, DEBUG_COPIES_KEPT);
             }
             if (fd >= 0) {
                 close(fd);
             }
+        }
+        if (cached >= 0) {
+            sp_cache_touch(cached_path);
         }
         char *name = cached >= 0 ? strdup(cached_path) : NULL;
         if (name != NULL) {

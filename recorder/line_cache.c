@@ -39,6 +39,8 @@
 #include "recorder/sigsafe.h"
 
 #define FILE_MAGIC "SPLINES1"
+/* Cache files kept (sp_cache_evict): one per library version and per build of a program. */
+#define FILES_KEPT 256
 #define NO_STRING  UINT32_MAX
 #define NO_PARENT  UINT32_MAX
 
@@ -541,6 +543,9 @@ sp_line_cache *sp_line_cache_open(Dwfl_Module *mod) {
     }
     c->base = base;
     c->map = map_file(c->path, &c->file, &c->map_bytes);
+    if (c->map != NULL) {
+        sp_cache_touch(c->path);
+    }
     return c;
 }
 
@@ -720,7 +725,10 @@ void sp_line_cache_close(sp_line_cache *c) {
                 }
             }
             qsort(m.v, m.n, sizeof *m.v, by_start);
-            sp_cache_write(c->path, write_merged, &m); /* if it fails, later processes re-read */
+            /* If the write fails, later processes read those functions from DWARF again. */
+            if (sp_cache_write(c->path, write_merged, &m) == 0) {
+                sp_cache_evict(c->path, FILES_KEPT);
+            }
             free(m.v);
         }
         if (now_map != NULL) {

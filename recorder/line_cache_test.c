@@ -1,7 +1,7 @@
 /* line_cache_test.c: the line cache against libdw's own answers, address by address, over libc
  * functions of this process (libc6-dbg gives them lines and inlined calls): answered from the
  * functions just read, then from the file a later process would map, and with that file
- * damaged (ignored, then replaced). */
+ * damaged (ignored, then replaced); and the cache directory's eviction. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <elfutils/libdwfl.h>
@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "recorder/cache_dir.h"
@@ -87,11 +89,62 @@ static void flip_a_byte(const char *path, long at) {
     fclose(f);
 }
 
+/* The cache directory's eviction and use marks (cache_dir.h), in dir. */
+static void test_eviction(const char *dir) {
+    struct stat st;
+    /* Eviction keeps the most recently modified files (sp_cache_evict, cache_dir.h), never a
+     * file being written; a file in use but not rewritten for days is marked used again. */
+    char evict_dir[PATH_MAX + 16], file[PATH_MAX + 64];
+    snprintf(evict_dir, sizeof evict_dir, "%s/evict", dir);
+    mkdir(evict_dir, 0755);
+    time_t now = time(NULL);
+    for (int i = 0; i < 10; i++) {
+        snprintf(file, sizeof file, "%s/%02d.lines", evict_dir, i);
+        FILE *f = fopen(file, "w");
+        if (f != NULL) {
+            fclose(f);
+        }
+        /* File i was last modified i hours ago. */
+        struct timespec times[2] = {{now - 3600 * i, 0}, {now - 3600 * i, 0}};
+        utimensat(AT_FDCWD, file, times, 0);
+    }
+    snprintf(file, sizeof file, "%s/07.lines.tmp.123", evict_dir);
+    FILE *tmp_file = fopen(file, "w");
+    if (tmp_file != NULL) {
+        fclose(tmp_file);
+    }
+    snprintf(file, sizeof file, "%s/00.lines", evict_dir);
+    sp_cache_evict(file, 4);
+    int kept = 0, right = 1;
+    for (int i = 0; i < 10; i++) {
+        snprintf(file, sizeof file, "%s/%02d.lines", evict_dir, i);
+        int there = access(file, F_OK) == 0;
+        kept += there;
+        right &= there == (i < 4);
+    }
+    CHECK_EQ_U64("eviction keeps as many files as asked", kept, 4);
+    CHECK("the most recently modified ones", right);
+    snprintf(file, sizeof file, "%s/07.lines.tmp.123", evict_dir);
+    CHECK("and leaves a file being written alone", access(file, F_OK) == 0);
+    struct timespec two_days[2] = {{now - 48 * 3600, 0}, {now - 48 * 3600, 0}};
+    snprintf(file, sizeof file, "%s/03.lines", evict_dir);
+    utimensat(AT_FDCWD, file, two_days, 0);
+    sp_cache_touch(file);
+    CHECK("a file last marked two days ago is marked used now",
+          stat(file, &st) == 0 && st.st_mtime >= now - 60);
+    snprintf(file, sizeof file, "%s/02.lines", evict_dir);
+    sp_cache_touch(file);
+    CHECK("one marked two hours ago is left as it is",
+          stat(file, &st) == 0 && st.st_mtime <= now - 2 * 3600 + 60);
+}
+
 int main(void) {
     char dir[PATH_MAX];
     const char *tmp = getenv("TEST_TMPDIR");
     snprintf(dir, sizeof dir, "%s/line-cache", tmp != NULL ? tmp : "/tmp");
     setenv("SPPROF_CACHE_DIR", dir, 1);
+    mkdir(dir, 0755);
+    test_eviction(dir);
 
     Dwfl *dwfl = dwfl_begin(&callbacks);
     int reported = dwfl != NULL && dwfl_linux_proc_report(dwfl, getpid()) == 0 &&

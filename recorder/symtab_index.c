@@ -27,6 +27,8 @@
 #include "recorder/sigsafe.h"
 
 #define FILE_MAGIC "SPSYMIX1"
+/* Cached indexes kept (sp_cache_evict): one per library version and per build of a program. */
+#define INDEXES_KEPT 256
 
 typedef struct {
     char magic[8];
@@ -246,10 +248,13 @@ sp_symtab_index *sp_symtab_index_build(Dwfl_Module *mod) {
                     snprintf(name, sizeof name, "%s-%d.idx", hex, n_syms) > 0 &&
                     sp_cache_path("symtab", name, path, sizeof path) == 0;
     sp_symtab_index *ix = cacheable ? load(path, base) : NULL;
-    if (ix == NULL) {
+    if (ix != NULL) {
+        sp_cache_touch(path);
+    } else {
         ix = build(mod, n_syms, base);
-        if (ix != NULL && cacheable) {
-            sp_cache_write(path, write_block, ix); /* if it fails, the next process builds */
+        /* If the write fails, the next process builds the index again. */
+        if (ix != NULL && cacheable && sp_cache_write(path, write_block, ix) == 0) {
+            sp_cache_evict(path, INDEXES_KEPT);
         }
     }
     return ix;
