@@ -1,17 +1,17 @@
 /* line_cache.h: an address's source locations (its line and the calls inlined there) from
- * DWARF, and for system libraries from a cache of them per function, kept in the cache
- * directory (cache_dir.h, under lines/, by build-id) so that later processes name their frames
- * without reading the library's DWARF at all.
+ * DWARF, and from a cache of them per function, kept in the cache directory (cache_dir.h, under
+ * lines/, by build-id) so that later processes name their frames without reading the module's
+ * DWARF at all.
  *
  * Why: reading libc6-dbg's DWARF costs every recorded process ~25 ms of writer CPU and ~5 MB
  * of memory before its first libc frame has a line (libdw sorts the whole address-range table
  * and parses the compile unit's DIEs and line table), although the answer never changes for a
- * given build-id. The cache holds, per function (a symbol table entry), the line-table rows and
- * the inlined calls that fall inside it, so any address in a function seen before (a CPU
- * sample lands on any of its instructions) is answered from the file. A function seen for the
- * first time is read from DWARF as before and added; the file is rewritten when the symbolizer
- * closes, merged with whatever another process wrote meanwhile.
- * Writer thread only; not async-signal-safe. */
+ * given build-id; a test suite pays the same for its own test binary in every process. The cache
+ * holds, per function (a symbol table entry), the line-table rows and the inlined calls that fall
+ * inside it, so any address in a function seen before (a CPU sample lands on any of its
+ * instructions) is answered from the file. A function seen for the first time is read from DWARF as
+ * before and added; the file is rewritten when the symbolizer closes, merged with whatever another
+ * process wrote meanwhile. Writer thread only; not async-signal-safe. */
 #ifndef SPPROF_RECORDER_LINE_CACHE_H
 #define SPPROF_RECORDER_LINE_CACHE_H
 

@@ -441,9 +441,9 @@ static size_t symbolize(sp_symbols *s, uint64_t addr, sp_source_location *locs, 
         locs[0].function = symbol;
         return 1;
     }
-    /* A system library's lines come from the cache when an earlier process read that function;
-     * then this process never reads the library's DWARF (line_cache.h). */
-    if (system && symbol != NULL) {
+    /* Lines come from the cache when an earlier process read that function; then this process
+     * never reads the module's DWARF (line_cache.h). */
+    if (symbol != NULL) {
         if (!data->lines_opened) {
             data->lines = sp_line_cache_open(mod);
             data->lines_opened = 1;

@@ -804,17 +804,21 @@ static uint32_t line_of(const char *path, const char *marker) {
     return line;
 }
 
-/* Does frame f have this function name, inlined flag and (unless 0) line? */
+/* Does frame f have this function name, inlined flag, source file (ending in file) and (unless
+ * 0) line? */
 static int frame_is(spt_reader *r, const spt_frame *f, const char *function, int inlined,
-                    uint32_t line) {
+                    const char *file, uint32_t line) {
     return f != NULL && f->function != 0 &&
            strcmp(spt_reader_string(r, f->function), function) == 0 &&
            !!(f->flags & SPT_FRAME_INLINED) == inlined &&
-           ends_with(spt_reader_string(r, f->file), "inline_chain.c") &&
+           ends_with(spt_reader_string(r, f->file), file) &&
            (line == 0 ? f->line > 0 : f->line == line);
 }
 
-static void test_inline_chain(void) {
+/* Records inline_chain once (with env) and counts its samples, and those whose innermost frames
+ * read main > run_chain > mix_outer > mix_inner with the call lines, in a file ending in file. */
+static void inline_chain_run(const char **env, const char *file, uint64_t *samples,
+                             uint64_t *expanded) {
     uint32_t call_inner = line_of(inline_chain_src, "CALL_INNER");
     uint32_t call_outer = line_of(inline_chain_src, "CALL_OUTER");
     uint32_t call_run = line_of(inline_chain_src, "CALL_RUN");
@@ -822,8 +826,9 @@ static void test_inline_chain(void) {
     char trace[PATH_MAX + 32];
     snprintf(trace, sizeof trace, "%s/inline.sptrace", tmp_dir);
     const char *argv[] = {record_bin, "-o", trace, "--interval", "1", "--", inline_chain, NULL};
-    run_result rec = run(argv, NULL, NULL);
+    run_result rec = run(argv, NULL, env);
     CHECK_EQ_U64("inline_chain exits with 0", rec.status, 0);
+    *samples = *expanded = 0;
     spt_reader *r = NULL;
     if (spt_reader_open(trace, NULL, &r) != SPT_OK) {
         CHECK("the inline_chain trace opens", 0);
@@ -831,13 +836,12 @@ static void test_inline_chain(void) {
         free_result(&rec);
         return;
     }
-    uint64_t samples = 0, expanded = 0;
     spt_event ev;
     while (spt_reader_next(r, &ev) == SPT_OK) {
         if (ev.kind != SPT_EV_SAMPLE) {
             continue;
         }
-        samples++;
+        (*samples)++;
         /* Innermost first: mix_inner (inlined) < mix_outer (inlined, at CALL_INNER) <
          * run_chain (a real frame, at CALL_OUTER) < main (at CALL_RUN). */
         const spt_frame *f[4] = {NULL, NULL, NULL, NULL};
@@ -846,19 +850,55 @@ static void test_inline_chain(void) {
             f[i] = spt_reader_frame(r, st->frame);
             st = st->parent ? spt_reader_stack(r, st->parent) : NULL;
         }
-        expanded += frame_is(r, f[0], "mix_inner", 1, 0) &&
-                    frame_is(r, f[1], "mix_outer", 1, call_inner) &&
-                    frame_is(r, f[2], "run_chain", 0, call_outer) &&
-                    frame_is(r, f[3], "main", 0, call_run) && f[0]->address == f[1]->address &&
-                    f[1]->address == f[2]->address;
+        *expanded += frame_is(r, f[0], "mix_inner", 1, file, 0) &&
+                     frame_is(r, f[1], "mix_outer", 1, file, call_inner) &&
+                     frame_is(r, f[2], "run_chain", 0, file, call_outer) &&
+                     frame_is(r, f[3], "main", 0, file, call_run) &&
+                     f[0]->address == f[1]->address && f[1]->address == f[2]->address;
     }
-    fprintf(stderr, "inline_chain: %llu of %llu samples expanded as expected\n",
-            (unsigned long long)expanded, (unsigned long long)samples);
-    CHECK("inline_chain was sampled", samples >= 20);
-    CHECK("9 in 10 samples read main > run_chain > mix_outer > mix_inner with call lines",
-          expanded * 10 >= samples * 9);
+    fprintf(stderr, "inline_chain: %llu of %llu samples expanded as expected (%s)\n",
+            (unsigned long long)*expanded, (unsigned long long)*samples, file);
     spt_reader_close(r);
     free_result(&rec);
+}
+
+/* Inlined calls in the program's own code expand into frames with their call lines: read from
+ * DWARF by the first process, from the line cache (line_cache.h) by the next. */
+static void test_inline_chain(void) {
+    char cache[PATH_MAX + 32], cache_env[PATH_MAX + 64], lib_env[PATH_MAX + 16];
+    snprintf(cache, sizeof cache, "%s/inline-cache", tmp_dir);
+    snprintf(cache_env, sizeof cache_env, "SPPROF_CACHE_DIR=%s", cache);
+    snprintf(lib_env, sizeof lib_env, "SPPROF_LIB=%s", lib_path);
+    const char *env[] = {lib_env, cache_env, NULL};
+    uint64_t samples = 0, expanded = 0;
+    for (int round = 1; round <= 2; round++) {
+        inline_chain_run(env, "inline_chain.c", &samples, &expanded);
+        CHECK("inline_chain was sampled", samples >= 20);
+        CHECK(round == 1 ? "9 in 10 samples read main > run_chain > mix_outer > mix_inner with "
+                           "call lines (from DWARF)"
+                         : "and again with the line cache written by the first process",
+              expanded * 10 >= samples * 9);
+    }
+    /* Proof that the second answer came from the cache: a file name changed in the program's
+     * cache file shows in the next trace. */
+    char lines_dir[PATH_MAX + 64], path[2 * PATH_MAX];
+    snprintf(lines_dir, sizeof lines_dir, "%s/lines", cache);
+    int patched = 0;
+    DIR *d = opendir(lines_dir);
+    for (struct dirent *e; d != NULL && (e = readdir(d)) != NULL;) {
+        snprintf(path, sizeof path, "%s/%s", lines_dir, e->d_name);
+        if (e->d_name[0] != '.') {
+            patched +=
+                replace_in_file(path, "inline_chain.c", "inline_chXin.c", LINES_CHECKSUM_AT) > 0;
+        }
+    }
+    if (d != NULL) {
+        closedir(d);
+    }
+    CHECK("the program's own functions are in the line cache", patched == 1);
+    inline_chain_run(env, "inline_chXin.c", &samples, &expanded);
+    CHECK("a file name changed in the program's line cache shows in the next trace",
+          expanded * 10 >= samples * 9 && samples >= 20);
 }
 
 static void absolute(const char *in, char *out) {
