@@ -17,6 +17,7 @@
 # -f makes the program write every byte it allocates (a lighter allocation load per second).
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
+source tests/bench/interleave.sh
 
 repeats=5
 thread_counts="4 1"
@@ -82,13 +83,8 @@ measure() {
     local title="$1"
     rm -f "$work"/*.times
     echo "$title, $repeats runs each, interleaved; $(nproc) CPUs"
-    for ((r = 0; r < repeats; r++)); do
-        for c in "${configs[@]}"; do
-            run_one "$c"
-        done
-    done
+    interleave "$repeats" "${configs[@]}"
 
-    median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
     declare -A wall cpu
     for c in "${configs[@]}"; do
         wall[$c]=$(awk '{ print $1 }' "$work/$c.times" | median)

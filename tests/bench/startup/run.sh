@@ -15,6 +15,7 @@
 #   tests/bench/startup/run.sh [-n RUNS] [-o OPS]
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
+source tests/bench/interleave.sh
 
 runs=20
 ops=300000
@@ -61,13 +62,8 @@ for ((i = 0; i < 3; i++)); do
 done
 rm -f "$work"/*.ms
 
-for ((r = 0; r < runs; r++)); do
-    for c in "${configs[@]}"; do
-        run_one "$c"
-    done
-done
+interleave "$runs" "${configs[@]}"
 
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 declare -A ms
 for c in "${configs[@]}"; do
     ms[$c]=$(median <"$work/$c.ms")
