@@ -3,12 +3,12 @@
  * start, their rows, their inlined calls, then the strings.
  *
  *   offset  size      field
- *   0       8         magic "SPLINES1"
+ *   0       8         magic "SPLINES2"
  *   8       8         n_functions
  *   16      8         n_rows
  *   24      8         n_inlines
  *   32      8         string_bytes
- *   40      8         checksum: FNV-1a 64 of every byte after the header
+ *   40      8         checksum: XXH3-64 of every byte after the header
  *   48      40 * n    functions: start, end (8 each, from the module's start), first_row,
  *                     n_rows, first_inline, n_inlines, name (4 each), 4 bytes of zero
  *   ...     12 * n    rows: offset from the function's start, file, line (4 each); each row
@@ -34,11 +34,12 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include "recorder/cache_dir.h"
 #include "recorder/sigsafe.h"
 
-#define FILE_MAGIC "SPLINES1"
+#define FILE_MAGIC "SPLINES2" /* 1 had an FNV-1a checksum */
 /* Cache files kept (sp_cache_evict): one per library version and per build of a program. */
 #define FILES_KEPT 256
 #define NO_STRING  UINT32_MAX
@@ -136,17 +137,6 @@ static const char *string_at(const table *t, uint32_t offset) {
     return offset != NO_STRING && offset < t->string_bytes ? t->strings + offset : NULL;
 }
 
-/* FNV-1a, 64 bits: the file's checksum (and the string table's hash), continuing from h. */
-static uint64_t fnv1a(uint64_t h, const void *data, size_t n) {
-    const unsigned char *p = data;
-    for (size_t i = 0; i < n; i++) {
-        h = (h ^ p[i]) * 1099511628211ull;
-    }
-    return h;
-}
-
-#define FNV_START 14695981039346656037ull
-
 /* Points t into a mapped file of bytes bytes. Returns 0, or -1 when it is not a valid cache
  * file: every index and offset in it is checked, so a damaged file is only ever ignored. */
 static int attach(table *t, void *block, size_t bytes) {
@@ -162,7 +152,7 @@ static int attach(table *t, void *block, size_t bytes) {
                 h->n_inlines * sizeof(packed_inline) + h->string_bytes !=
             body ||
         h->string_bytes == 0 || h->string_bytes >= NO_STRING ||
-        fnv1a(FNV_START, h + 1, (size_t)body) != h->checksum) {
+        XXH3_64bits(h + 1, (size_t)body) != h->checksum) {
         return -1;
     }
     t->functions = (packed_function *)(h + 1);
@@ -270,7 +260,7 @@ static size_t resolve(const table *t, const packed_function *f, uint64_t offset,
 /* ---- reading DWARF into the added table ---------------------------------------------------- */
 
 static size_t hash_string(const char *s) {
-    return (size_t)fnv1a(FNV_START, s, strlen(s));
+    return (size_t)XXH3_64bits(s, strlen(s));
 }
 
 /* Interns s into c->added's strings. Returns its offset, NO_STRING for NULL or on failure. */
@@ -685,13 +675,18 @@ static int write_merged(int fd, void *ctx) {
     h.n_rows = n_rows;
     h.n_inlines = n_inlines;
     h.string_bytes = t->string_bytes;
-    h.checksum = FNV_START;
-    if (!failed) {
-        h.checksum = fnv1a(h.checksum, functions, m->n * sizeof *functions);
-        h.checksum = fnv1a(h.checksum, rows, n_rows * sizeof *rows);
-        h.checksum = fnv1a(h.checksum, inlines, n_inlines * sizeof *inlines);
-        h.checksum = fnv1a(h.checksum, t->strings, t->string_bytes);
+    h.checksum = 0;
+    XXH3_state_t *sum = failed ? NULL : XXH3_createState();
+    if (sum != NULL && XXH3_64bits_reset(sum) == XXH_OK &&
+        XXH3_64bits_update(sum, functions, m->n * sizeof *functions) == XXH_OK &&
+        XXH3_64bits_update(sum, rows, n_rows * sizeof *rows) == XXH_OK &&
+        XXH3_64bits_update(sum, inlines, n_inlines * sizeof *inlines) == XXH_OK &&
+        XXH3_64bits_update(sum, t->strings, t->string_bytes) == XXH_OK) {
+        h.checksum = XXH3_64bits_digest(sum);
+    } else {
+        failed = 1;
     }
+    XXH3_freeState(sum);
     failed = failed || t->string_bytes == 0 || sp_write_all(fd, &h, sizeof h) != 0 ||
              sp_write_all(fd, functions, m->n * sizeof *functions) != 0 ||
              sp_write_all(fd, rows, n_rows * sizeof *rows) != 0 ||

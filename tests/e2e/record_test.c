@@ -18,6 +18,7 @@
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include "tests/check.h"
 #include "tests/tracekit.h"
@@ -474,13 +475,13 @@ static uint64_t libc_frames_with_file(const char *path) {
     return n;
 }
 
-/* Where the line cache file keeps its checksum: FNV-1a 64 of every byte after its 48-byte
- * header (line_cache.c). */
+/* Where the line cache file keeps its checksum: XXH3-64 of every byte after its 48-byte header
+ * (line_cache.c). */
 #define LINES_CHECKSUM_AT  40
 #define LINES_HEADER_BYTES 48
 
 /* Replaces every from in the file at path with to (as long), and when checksum_at is not 0,
- * stores there the FNV-1a 64 of the bytes after the line cache's header. Returns how many were
+ * stores there the XXH3-64 of the bytes after the line cache's header. Returns how many were
  * replaced. */
 static int replace_in_file(const char *path, const char *from, const char *to, long checksum_at) {
     size_t len = 0;
@@ -495,10 +496,7 @@ static int replace_in_file(const char *path, const char *from, const char *to, l
         }
     }
     if (replaced > 0 && checksum_at > 0 && len > LINES_HEADER_BYTES) {
-        uint64_t h = 14695981039346656037ull;
-        for (size_t i = LINES_HEADER_BYTES; i < len; i++) {
-            h = (h ^ (unsigned char)bytes[i]) * 1099511628211ull;
-        }
+        uint64_t h = XXH3_64bits(bytes + LINES_HEADER_BYTES, len - LINES_HEADER_BYTES);
         memcpy(bytes + checksum_at, &h, sizeof h);
     }
     if (replaced > 0 && tk_write_file(path, bytes, len) != 0) {
