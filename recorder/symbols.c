@@ -488,7 +488,7 @@ sp_symbols *sp_symbols_create(spt_writer *w, int system_lines) {
     }
     s->w = w;
     s->system_lines = system_lines;
-    s->cache_cap = 4096;
+    s->cache_cap = 256; /* grows as it fills: a short process names a few hundred addresses */
     s->cache = calloc(s->cache_cap, sizeof *s->cache);
     if (s->cache == NULL) {
         free(s);
