@@ -121,6 +121,16 @@ void sp_cache_evict(const char *path, size_t keep) {
     if (d == NULL) {
         return;
     }
+    /* Names first: most writes find the directory under its limit and need no stat at all. */
+    size_t names = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        names += e->d_name[0] != '.';
+    }
+    if (names <= keep) {
+        closedir(d);
+        return;
+    }
+    rewinddir(d);
     cache_file *files = NULL;
     size_t n = 0, cap = 0;
     for (struct dirent *e; (e = readdir(d)) != NULL;) {
