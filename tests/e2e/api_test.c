@@ -188,9 +188,14 @@ static void test_recording(void) {
     api_second_run();
     CHECK("and its stop", spprof_stop() == SPPROF_OK);
     e2e_read_trace(trace, NULL, &tr);
-    CHECK("the second trace ends cleanly and holds api_second_run",
-          tr.open_status == SPT_OK && tr.stats.ended_cleanly && tr.n_samples >= 10 &&
-              e2e_stack_has(&tr, 0, "api_second_run"));
+    /* One check per condition, with the figures: CI once failed the combined check without a
+     * clue which part (it did not recur in 10 local runs). */
+    fprintf(stderr, "second recording: open %d, ended cleanly %d, %llu samples\n",
+            (int)tr.open_status, tr.stats.ended_cleanly, (unsigned long long)tr.n_samples);
+    CHECK("the second trace opens and ends cleanly",
+          tr.open_status == SPT_OK && tr.stats.ended_cleanly);
+    CHECK("it holds at least 10 samples (200 ms of CPU at 1 ms)", tr.n_samples >= 10);
+    CHECK("and api_second_run", e2e_stack_has(&tr, 0, "api_second_run"));
     CHECK("and nothing of the first", !e2e_stack_has(&tr, 0, "api_phase_one"));
     e2e_free_trace(&tr);
 
@@ -202,8 +207,7 @@ static void test_recording(void) {
         api_second_run();
         CHECK("and stops", spprof_stop() == SPPROF_OK);
         snprintf(expected, sizeof expected, "%s/spprof-%d.sptrace", e2e_tmp, (int)getpid());
-        CHECK("the default trace is spprof-<pid>.sptrace in the cwd",
-              e2e_file_size(expected) > 0);
+        CHECK("the default trace is spprof-<pid>.sptrace in the cwd", e2e_file_size(expected) > 0);
         if (chdir(cwd) != 0) {
             CHECK("back to the original directory", 0);
         }
