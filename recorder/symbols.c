@@ -550,15 +550,8 @@ size_t sp_symbols_frames(sp_symbols *s, uint64_t pc, int is_caller, const uint32
 
 int sp_symbols_function_range(sp_symbols *s, uint64_t addr, uint64_t *lo, uint64_t *hi) {
     Dwfl_Module *mod = s->dwfl != NULL ? dwfl_addrmodule(s->dwfl, addr) : NULL;
-    GElf_Off offset = 0;
-    GElf_Sym sym;
-    if (mod == NULL || dwfl_module_addrinfo(mod, addr, &offset, &sym, NULL, NULL, NULL) == NULL ||
-        sym.st_size == 0) {
-        return -1;
-    }
-    *lo = addr - offset;
-    *hi = *lo + sym.st_size;
-    return 0;
+    module_data *data = mod != NULL ? data_of(mod) : NULL;
+    return data != NULL && sp_symtab_index_find(data->index, addr, lo, hi) != NULL ? 0 : -1;
 }
 
 uint32_t sp_symbols_synthetic(sp_symbols *s, const char *name) {

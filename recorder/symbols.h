@@ -36,8 +36,9 @@ size_t sp_symbols_frames(sp_symbols *s, uint64_t pc, int is_caller, const uint32
  * SPT_FRAME_SYNTHETIC. Returns 0 when the writer failed. Not async-signal-safe. */
 uint32_t sp_symbols_synthetic(sp_symbols *s, const char *name);
 
-/* Finds the function (symbol table entry) holding addr: [*lo, *hi). Returns 0, or -1 when
- * unknown. Not async-signal-safe. */
+/* Finds the function (symbol table entry) holding addr: [*lo, *hi), from the same index that
+ * names frames (symtab_index.h: a symbol without a size reaches the next one). Returns 0, or -1
+ * when unknown. Not async-signal-safe. */
 int sp_symbols_function_range(sp_symbols *s, uint64_t addr, uint64_t *lo, uint64_t *hi);
 
 /* Frees the symbolizer (not the writer). Accepts NULL. Not async-signal-safe. */
