@@ -1,5 +1,5 @@
-/* line_cache.c: per-function source lines and inlined calls of system libraries, kept by
- * build-id in the cache directory (line_cache.h). The file: a header, the functions sorted by
+/* line_cache.c: per-function source lines and inlined calls of a module, kept by build-id in
+ * the cache directory (line_cache.h). The file: a header, the functions sorted by
  * start, their rows, their inlined calls, then the strings.
  *
  *   offset  size      field
@@ -102,6 +102,7 @@ struct sp_line_cache {
     table added;            /* functions read from DWARF since open (owned) */
     uint32_t *string_slots; /* added.strings deduplication: offset + 1, 0 = empty */
     size_t n_string_slots, used_string_slots;
+    int out_of_memory; /* a string could not be added: nothing more is added or written */
 };
 
 /* ---- tables -------------------------------------------------------------------------------- */
@@ -263,9 +264,10 @@ static size_t hash_string(const char *s) {
     return (size_t)XXH3_64bits(s, strlen(s));
 }
 
-/* Interns s into c->added's strings. Returns its offset, NO_STRING for NULL or on failure. */
+/* Interns s into c->added's strings. Returns its offset, or NO_STRING for NULL; when memory runs
+ * out, NO_STRING with c->out_of_memory set (a lost file name must not read as "no line"). */
 static uint32_t add_string(sp_line_cache *c, const char *s) {
-    if (s == NULL) {
+    if (s == NULL || c->out_of_memory) {
         return NO_STRING;
     }
     table *t = &c->added;
@@ -273,6 +275,7 @@ static uint32_t add_string(sp_line_cache *c, const char *s) {
         size_t n = c->n_string_slots ? c->n_string_slots * 2 : 256;
         uint32_t *slots = calloc(n, sizeof *slots);
         if (slots == NULL) {
+            c->out_of_memory = 1;
             return NO_STRING;
         }
         for (size_t i = 0; i < c->n_string_slots; i++) {
@@ -297,6 +300,7 @@ static uint32_t add_string(sp_line_cache *c, const char *s) {
     size_t len = strlen(s) + 1;
     if (t->string_bytes + len >= NO_STRING ||
         grow((void **)&t->strings, &t->cap_strings, t->string_bytes, len, 1) != 0) {
+        c->out_of_memory = 1;
         return NO_STRING;
     }
     uint32_t offset = (uint32_t)t->string_bytes;
@@ -558,7 +562,8 @@ size_t sp_line_cache_lookup(const sp_line_cache *c, uint64_t function_start, uin
 }
 
 int sp_line_cache_add(sp_line_cache *c, Dwfl_Module *mod, uint64_t start, uint64_t end) {
-    if (c == NULL || end <= start || start < c->base || end - start > UINT32_MAX) {
+    if (c == NULL || c->out_of_memory || end <= start || start < c->base ||
+        end - start > UINT32_MAX) {
         return -1;
     }
     table *t = &c->added;
@@ -600,7 +605,7 @@ int sp_line_cache_add(sp_line_cache *c, Dwfl_Module *mod, uint64_t start, uint64
         break;
     }
     free(chain);
-    if (failed) {
+    if (failed || c->out_of_memory) {
         t->n_rows = rows_before;
         t->n_inlines = inlines_before;
         return -1;
@@ -687,7 +692,8 @@ static int write_merged(int fd, void *ctx) {
         failed = 1;
     }
     XXH3_freeState(sum);
-    failed = failed || t->string_bytes == 0 || sp_write_all(fd, &h, sizeof h) != 0 ||
+    failed = failed || c->out_of_memory || t->string_bytes == 0 ||
+             sp_write_all(fd, &h, sizeof h) != 0 ||
              sp_write_all(fd, functions, m->n * sizeof *functions) != 0 ||
              sp_write_all(fd, rows, n_rows * sizeof *rows) != 0 ||
              sp_write_all(fd, inlines, n_inlines * sizeof *inlines) != 0 ||
