@@ -11,6 +11,7 @@
 #include "tests/tracekit.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -233,7 +234,7 @@ static void test_locked_and_signals(void) {
     unlink("sig/slow.sptrace");
     if (mkfifo("sig/slow.sptrace", 0644) == 0) {
         /* posix_spawn, not fork: a child forked from a TSan-instrumented test can deadlock
-         * in TSan's runtime before it reaches exec (google/sanitizers#1400), and did once in CI. */
+         * in TSan's runtime before it reaches exec (google/sanitizers#1400). */
         char *argv[] = {(char *)ct_convert, "sig/slow.sptrace", "-o", "sig/out.json", NULL};
         pid_t pid;
         int spawned = posix_spawn(&pid, ct_convert, NULL, NULL, argv, environ) == 0;
@@ -246,11 +247,24 @@ static void test_locked_and_signals(void) {
             nanosleep(&tick, NULL);
         CHECK("the export has created its temporary file", dir_has("sig", "out.json.tmp-"));
         kill(pid, SIGTERM);
-        /* Bounded, so a stuck export fails this check instead of the whole test timing out. */
-        int status = 0;
+        /* Bounded, so a stuck export fails this check instead of the whole test timing out.
+         * Under TSan a signal that lands while the export is entering open() on the FIFO (a call
+         * TSan does not know blocks) is only queued, to be handled when that call returns, and
+         * the call then waits for a writer forever: after 2 s the test opens the FIFO's writing
+         * end, the open returns, and the queued SIGTERM must still end the export as asserted.
+         * Without TSan the signal is handled at once and the writer is never needed. */
+        int status = 0, writer = -1;
         pid_t done = 0;
-        for (waited = 0; (done = waitpid(pid, &status, WNOHANG)) == 0 && waited < 2000; waited++)
+        for (waited = 0; (done = waitpid(pid, &status, WNOHANG)) == 0 && waited < 2000; waited++) {
+            if (waited == 200) {
+                writer = open("sig/slow.sptrace", O_WRONLY | O_NONBLOCK);
+                fprintf(stderr, "  the export still runs 2 s after SIGTERM; its FIFO %s\n",
+                        writer >= 0 ? "now has a writer" : "has no reader yet");
+            }
             nanosleep(&tick, NULL);
+        }
+        if (writer >= 0)
+            close(writer);
         if (done == 0) {
             fprintf(stderr, "  the export did not end within 20 s of SIGTERM; killing it\n");
             kill(pid, SIGKILL);
