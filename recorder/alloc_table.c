@@ -17,7 +17,7 @@
 #define N_STRIPES           (1u << STRIPE_BITS)
 #define SAMPLED_STRIPE_BITS 6
 #define MIN_SLOTS   512u /* one 4 KiB page of addresses */
-/* 2^16 counters of one byte, one per 1 KiB granule of each 64 MiB region
+/* 2^16 counters of one byte, one per 256-byte granule of each 16 MiB region
  * (sp_alloc_filter_index). A bigger filter misses the cache on every free, which costs more
  * than the lookups it saves (measured: a hashed 4 MiB filter was 11% of an allocation-heavy
  * run). */
