@@ -3,6 +3,8 @@
 # configurations in the same run, interleaved so that a busy machine slows them alike:
 #   baseline                 the program alone
 #   spprof --no-alloc        the recorder with allocation recording off (interposition only)
+#   spprof hooks only        --alloc-sample 2^40: every allocation is counted against the
+#                            sampling countdown, none is sampled (the hooks' own cost)
 #   spprof (default)         Poisson sampling every 512 KiB
 #   spprof --alloc-sample all  every allocation and free
 #   heaptrack                the same program under heaptrack, when it is installed
@@ -46,7 +48,7 @@ if command -v heaptrack >/dev/null 2>&1; then
     have_heaptrack=1
 fi
 
-configs=(baseline noalloc default all)
+configs=(baseline noalloc hooks default all)
 [ "$have_heaptrack" = 1 ] && configs+=(heaptrack)
 
 # Runs one configuration once; appends "wall cpu" to $work/<config>.times and keeps the last
@@ -58,6 +60,7 @@ run_one() {
     case "$config" in
         baseline) cmd=("${args[@]}") ;;
         noalloc) cmd=("$record" -o "$work/noalloc.sptrace" --no-alloc -- "${args[@]}") ;;
+        hooks) cmd=("$record" -o "$work/hooks.sptrace" --alloc-sample "$((1 << 40))" -- "${args[@]}") ;;
         default) cmd=("$record" -o "$work/default.sptrace" -- "${args[@]}") ;;
         all) cmd=("$record" -o "$work/all.sptrace" --alloc-sample all -- "${args[@]}") ;;
         heaptrack) cmd=(heaptrack -o "$work/heaptrack" "${args[@]}") ;;
@@ -101,6 +104,7 @@ measure() {
         label="$c"
         case "$c" in
             noalloc) label="spprof --no-alloc" ;;
+            hooks) label="spprof hooks only" ;;
             default) label="spprof (sample 512 KiB)" ;;
             all) label="spprof --alloc-sample all" ;;
         esac
@@ -124,8 +128,14 @@ measure() {
     pct() { echo "($1 / $2 - 1) * 100" | bc -l; }
     printf '\noverhead of default sampling: %+.1f%% wall, %+.1f%% CPU (against the baseline)\n' \
         "$(pct "${wall[default]}" "${wall[baseline]}")" "$(pct "${cpu[default]}" "${cpu[baseline]}")"
-    printf 'allocation sampling alone (default against --no-alloc): %+.1f%% wall, %+.1f%% CPU\n' \
+    printf 'allocation recording alone (default against --no-alloc): %+.1f%% wall, %+.1f%% CPU\n' \
         "$(pct "${wall[default]}" "${wall[noalloc]}")" "$(pct "${cpu[default]}" "${cpu[noalloc]}")"
+    # The split of that: the hooks' counting on every allocation and free, paid whatever the
+    # sampling period, and the sampled blocks (unwinding, the table, the writer).
+    printf '  of which the hooks (hooks only against --no-alloc): %+.1f%% wall, %+.1f%% CPU\n' \
+        "$(pct "${wall[hooks]}" "${wall[noalloc]}")" "$(pct "${cpu[hooks]}" "${cpu[noalloc]}")"
+    printf '  and the samples (default against hooks only): %+.1f%% wall, %+.1f%% CPU\n' \
+        "$(pct "${wall[default]}" "${wall[hooks]}")" "$(pct "${cpu[default]}" "${cpu[hooks]}")"
     printf 'overhead of --alloc-sample all: %+.1f%% wall, %+.1f%% CPU\n' \
         "$(pct "${wall[all]}" "${wall[baseline]}")" "$(pct "${cpu[all]}" "${cpu[baseline]}")"
     if [ "$have_heaptrack" = 1 ]; then
