@@ -49,10 +49,23 @@ const char *__tsan_default_options(void) {
     return "allocator_may_return_null=1";
 }
 
-/* The sampler's busy flag, which heap.c reads: this test links no sampler. */
+/* The sampler's busy flag, which heap.c reads: this test links no sampler, so no CPU sample is
+ * ever deferred to a hook's end either. */
 __thread int sp_sampler_tls_busy;
+__thread _Atomic uint64_t sp_sampler_tls_deferred;
 sp_sampler_thread *sp_sampler_self(void) {
     return NULL; /* no sampler here: allocation stacks come from libunwind */
+}
+sp_sample_entry *sp_sampler_deferred_begin(uint32_t slack, uint32_t *max_frames) {
+    (void)slack;
+    (void)max_frames;
+    return NULL;
+}
+void sp_sampler_deferred_commit(sp_sample_entry *e, uint32_t first, uint32_t n, int truncated) {
+    (void)e;
+    (void)first;
+    (void)n;
+    (void)truncated;
 }
 
 static char tmp_dir[4096];
@@ -111,7 +124,7 @@ __attribute__((noinline)) static void *t_memalign(size_t align, size_t size) {
 }
 
 __attribute__((noinline)) static void *t_realloc(void *old, size_t n) {
-    int recorded = old != NULL && sp_heap_before_free(old);
+    int recorded = old != NULL && sp_heap_before_free(old, 0);
     void *p = realloc(old, n);
     if (p != NULL) {
         sp_heap_on_alloc(p, n, CALLER);
@@ -123,7 +136,7 @@ __attribute__((noinline)) static void *t_realloc(void *old, size_t n) {
 
 static void t_free(void *p) {
     if (p != NULL) {
-        sp_heap_before_free(p);
+        sp_heap_before_free(p, 0);
         free(p);
     }
 }

@@ -276,6 +276,27 @@ SP_HOOK_SAFE static int backtrace_here(sp_alloc_thread *t, uint64_t *pcs, int ma
     return n;
 }
 
+/* A CPU sample that arrived while this thread was inside the hook (SP_SAMPLER_BUSY_HOOK, the
+ * handler deferred it) is taken now, from here: its innermost frame is the interposed function
+ * (malloc, free, realloc...), and above it the program's frames, which is where the thread spent
+ * that time. Call once the hook's own work is done, with the busy flag clear. */
+SP_HOOK_SAFE static void take_deferred_sample(sp_alloc_thread *t, uintptr_t caller) {
+    sp_sampler_set_busy(SP_SAMPLER_BUSY_HOOK);
+    uint32_t max_frames = 0;
+    sp_sample_entry *e = sp_sampler_deferred_begin(SKIP_SLACK, &max_frames);
+    if (e != NULL) {
+        uint32_t capacity = max_frames + SKIP_SLACK;
+        int got = backtrace_here(t, e->pcs, (int)capacity, caller);
+        uint32_t n = got > 0 ? (uint32_t)got : 0;
+        uint32_t first = first_program_frame(e->pcs, n, caller);
+        if (first > 0 && first < n) {
+            first--; /* the hook's caller's callee: the interposed function itself */
+        }
+        sp_sampler_deferred_commit(e, first, n - first, n == capacity);
+    }
+    sp_sampler_set_busy(0);
+}
+
 __attribute__((always_inline)) SP_HOOK_SAFE static inline void
 record_alloc(sp_alloc_thread *t, uint64_t address, uint64_t size, uintptr_t caller) {
     sp_ring *ring = thread_ring(t);
@@ -306,7 +327,8 @@ record_alloc(sp_alloc_thread *t, uint64_t address, uint64_t size, uintptr_t call
         }
         return;
     }
-    /* A SIGPROF meanwhile finds the busy flag set and does not re-enter libunwind here. */
+    /* A SIGPROF meanwhile finds the busy flag set: it is deferred to the hook's end rather
+     * than re-entering libunwind here. */
     int got = backtrace_here(t, e->pcs, (int)capacity, caller);
     uint32_t n = got > 0 ? (uint32_t)got : 0;
     uint32_t first = first_program_frame(e->pcs, n, caller);
@@ -348,13 +370,16 @@ SP_HOOK_SAFE void sp_heap_sampled(void *p, size_t size_bytes, uintptr_t caller) 
     sp_alloc_thread *t = sp_heap_tls;
     t->countdown_bytes = sp_alloc_draw_countdown(&t->prng, mean_bytes);
     int saved_errno = errno; /* a failed mmap in here is ours, not the program's */
-    sp_sampler_set_busy(1);
+    sp_sampler_set_busy(SP_SAMPLER_BUSY_HOOK);
     record_alloc(t, (uint64_t)(uintptr_t)p, size_bytes, caller);
     sp_sampler_set_busy(0);
+    if (sp_sampler_deferred_pending()) {
+        take_deferred_sample(t, caller);
+    }
     errno = saved_errno;
 }
 
-SP_HOOK_SAFE int sp_heap_before_free(void *p) {
+SP_HOOK_SAFE int sp_heap_before_free(void *p, uintptr_t caller) {
     uint64_t address = (uint64_t)(uintptr_t)p;
     /* Under sampling almost every free stops at the lock-free filter (free() checks it inline
      * first; realloc comes straight here). */
@@ -363,7 +388,7 @@ SP_HOOK_SAFE int sp_heap_before_free(void *p) {
     }
     int saved_errno = errno; /* free() must leave errno alone (POSIX.1-2024, glibc 2.33) */
     sp_alloc_thread *t = state_of_this_thread();
-    sp_sampler_set_busy(1);
+    sp_sampler_set_busy(SP_SAMPLER_BUSY_HOOK);
     int recorded = 0;
     if (mode == SPT_ALLOC_ALL) {
         /* No table: the drain drops the FREE of a block it never wrote (live_set.h). */
@@ -386,6 +411,9 @@ SP_HOOK_SAFE int sp_heap_before_free(void *p) {
         }
     }
     sp_sampler_set_busy(0);
+    if (t != NULL && sp_sampler_deferred_pending()) {
+        take_deferred_sample(t, caller);
+    }
     errno = saved_errno;
     return recorded;
 }
@@ -397,9 +425,12 @@ SP_HOOK_SAFE void sp_heap_realloc_failed(void *old, size_t usable_bytes, uintptr
     int saved_errno = errno; /* realloc's ENOMEM must reach the program */
     sp_alloc_thread *t = state_of_this_thread();
     if (t != NULL) {
-        sp_sampler_set_busy(1);
+        sp_sampler_set_busy(SP_SAMPLER_BUSY_HOOK);
         record_alloc(t, (uint64_t)(uintptr_t)old, usable_bytes, caller);
         sp_sampler_set_busy(0);
+        if (sp_sampler_deferred_pending()) {
+            take_deferred_sample(t, caller);
+        }
     }
     errno = saved_errno;
 }

@@ -98,9 +98,10 @@ SP_HOOK_SAFE static inline void sp_heap_on_alloc(void *p, size_t size_bytes, uin
 
 /* Hook: the program is about to free (or realloc) p. Records the free when p's allocation was
  * recorded, before the real allocator can hand p out again. Returns 1 when it did (p was
- * recorded), else 0. free() calls it only when sp_alloc_table_maybe_contains(p).
- * Not async-signal-safe; safe in malloc hooks. */
-SP_HOOK_SAFE int sp_heap_before_free(void *p);
+ * recorded), else 0. free() calls it only when sp_alloc_table_maybe_contains(p). caller is the
+ * hook's return address, as for sp_heap_after_alloc (the stack of a CPU sample deferred to the
+ * hook's end starts there). Not async-signal-safe; safe in malloc hooks. */
+SP_HOOK_SAFE int sp_heap_before_free(void *p, uintptr_t caller);
 
 /* Hook: realloc(old, n > 0) failed after sp_heap_before_free(old) recorded old's free; old is
  * still live, so it is recorded again, with the usable size the allocator reports.

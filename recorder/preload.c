@@ -168,7 +168,7 @@ SP_EXPORT void free(void *p) {
     /* Before the real free: once it returns, another thread may be handed p again and record
      * its ALLOC, which must come after this FREE (heaptrack orders its hook the same way). */
     if (recording() && sp_alloc_table_maybe_contains((uint64_t)(uintptr_t)p)) {
-        sp_heap_before_free(p);
+        sp_heap_before_free(p, CALLER);
     }
     if (ready()) {
         real.free(p);
@@ -212,7 +212,7 @@ static void *realloc_hooked(void *old, size_t size, uintptr_t caller) {
     if (!recording()) {
         return real.realloc(old, size);
     }
-    int old_recorded = old != NULL && sp_heap_before_free(old);
+    int old_recorded = old != NULL && sp_heap_before_free(old, caller);
     void *p = real.realloc(old, size);
     if (p != NULL) {
         sp_heap_on_alloc(p, size, caller);

@@ -8,7 +8,7 @@
 #include <errno.h>
 #include <sched.h>
 #include <signal.h>
-#include <string.h> /* memset only */
+#include <string.h> /* memset and memmove only */
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -22,6 +22,7 @@
  * which may allocate, from the handler. */
 static __thread sp_sampler_thread *tls_thread __attribute__((tls_model("initial-exec")));
 __thread int sp_sampler_tls_busy __attribute__((tls_model("initial-exec")));
+__thread _Atomic uint64_t sp_sampler_tls_deferred __attribute__((tls_model("initial-exec")));
 static __thread int tls_in_dl __attribute__((tls_model("initial-exec")));
 
 static _Atomic int g_mode;            /* sp_sampler_mode */
@@ -144,6 +145,47 @@ SP_SIGNAL_SAFE static void take_sample(sp_sampler_thread *t, void *ucontext, uin
     atomic_fetch_add_explicit(&t->handler_ns, sp_monotonic_ns() - start_ns, memory_order_relaxed);
 }
 
+SP_SIGNAL_SAFE sp_sample_entry *sp_sampler_deferred_begin(uint32_t slack, uint32_t *max_frames) {
+    /* One exchange: a signal between a read and a clear would lose its intervals. */
+    uint64_t weight = atomic_exchange_explicit(&sp_sampler_tls_deferred, 0, memory_order_relaxed);
+    sp_sampler_thread *t = tls_thread;
+    if (weight == 0 || t == NULL || atomic_load(&t->stopped)) {
+        return NULL; /* nothing waiting, or the recording ended meanwhile */
+    }
+    if (t->ring == NULL) {
+        atomic_fetch_add_explicit(&t->dropped_noring, 1, memory_order_relaxed);
+        return NULL;
+    }
+    sp_sample_entry *e = sp_ring_reserve(t->ring, sp_sampler_entry_bytes(t->max_depth + slack));
+    if (e != NULL) {
+        e->time_ns = sp_monotonic_ns();
+        e->weight = weight;
+        *max_frames = t->max_depth;
+    }
+    return e;
+}
+
+SP_SIGNAL_SAFE void sp_sampler_deferred_commit(sp_sample_entry *e, uint32_t first, uint32_t n,
+                                               int truncated) {
+    sp_sampler_thread *t = tls_thread;
+    if (n == 0) {
+        sp_ring_count_drop(t->ring); /* leave the reservation uncommitted */
+    } else {
+        if (n > t->max_depth) {
+            n = t->max_depth;
+            truncated = 1;
+        }
+        memmove(e->pcs, e->pcs + first, n * sizeof *e->pcs);
+        e->n_pcs = n;
+        e->flags = truncated ? SP_SAMPLE_TRUNCATED : 0u;
+        sp_ring_commit(t->ring, sp_sampler_entry_bytes(n));
+        if (sp_ring_half_full(t->ring)) {
+            sp_wake_writer();
+        }
+    }
+    atomic_fetch_add_explicit(&t->handler_ns, sp_monotonic_ns() - e->time_ns, memory_order_relaxed);
+}
+
 SP_SIGNAL_SAFE static void on_signal(int signo, siginfo_t *info, void *ucontext) {
     int saved_errno = errno; /* the interrupted code may be between a call and its errno check */
     sp_sampler_thread *t = NULL;
@@ -179,7 +221,12 @@ SP_SIGNAL_SAFE static void on_signal(int signo, siginfo_t *info, void *ucontext)
             tls_thread = t; /* adopted thread: remember it for later signals */
         }
         if (!atomic_load(&t->stopped) && weight > 0) {
-            if (sp_sampler_tls_busy || tls_in_dl) {
+            if (sp_sampler_tls_busy == SP_SAMPLER_BUSY_HOOK && !tls_in_dl) {
+                /* Inside an allocation hook, perhaps inside libunwind: the hook takes the
+                 * sample when it is done (heap.c), with the stack of its malloc call. Dropping
+                 * it lost up to half the samples of a fully traced thread. */
+                atomic_fetch_add_explicit(&sp_sampler_tls_deferred, weight, memory_order_relaxed);
+            } else if (sp_sampler_tls_busy || tls_in_dl) {
                 /* Inside the recorder (its locks, its unwinder) or inside dlopen (the loader
                  * lock libunwind would take): do not re-enter, count it. */
                 atomic_fetch_add_explicit(&t->dropped_busy, 1, memory_order_relaxed);
