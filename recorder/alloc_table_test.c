@@ -56,16 +56,8 @@ __thread _Atomic uint64_t sp_sampler_tls_deferred;
 sp_sampler_thread *sp_sampler_self(void) {
     return NULL; /* no sampler here: allocation stacks come from libunwind */
 }
-sp_sample_entry *sp_sampler_deferred_begin(uint32_t slack, uint32_t *max_frames) {
-    (void)slack;
-    (void)max_frames;
-    return NULL;
-}
-void sp_sampler_deferred_commit(sp_sample_entry *e, uint32_t first, uint32_t n, int truncated) {
-    (void)e;
-    (void)first;
-    (void)n;
-    (void)truncated;
+void sp_sampler_take_deferred(uintptr_t caller) {
+    (void)caller;
 }
 
 static char tmp_dir[4096];

@@ -14,9 +14,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define UNW_LOCAL_ONLY
-#include <libunwind.h>
-
 #include "recorder/alloc_sampler.h"
 #include "recorder/alloc_thread.h"
 #include "recorder/sampler.h"
@@ -235,10 +232,8 @@ SP_HOOK_SAFE static uint32_t first_program_frame(const uint64_t *pcs, uint32_t n
 }
 
 /* The calling thread's return addresses, innermost first (the first is inside this function
- * or libunwind). unw_backtrace walks with libunwind's per-thread trace cache: the fast path,
- * much cheaper than stepping a cursor. Under TSan that cache cannot be used: it frees itself
- * from a thread-specific-data destructor that re-arms until the last round, after TSan has torn
- * the thread down, and TSan then crashes in the destructor's mutex. */
+ * or libunwind): libunwind's fast walk (sp_unwind_here), or with --unwind fp the frame-pointer
+ * chain. */
 SP_HOOK_SAFE static int backtrace_here(sp_alloc_thread *t, uint64_t *pcs, int max,
                                        uintptr_t caller) {
     /* --unwind fp: the frame-pointer chain, as the CPU samples walk it, from this frame up to
@@ -256,45 +251,9 @@ SP_HOOK_SAFE static int backtrace_here(sp_alloc_thread *t, uint64_t *pcs, int ma
         pcs[0] = (uint64_t)caller;
         return 1;
     }
-    int n = 0;
-#if defined(__SANITIZE_THREAD__)
-    unw_context_t context;
-    unw_cursor_t cursor;
-    if (unw_getcontext(&context) == 0 && unw_init_local(&cursor, &context) >= 0) {
-        do {
-            unw_word_t ip = 0;
-            if (unw_get_reg(&cursor, UNW_REG_IP, &ip) < 0 || ip == 0) {
-                break;
-            }
-            pcs[n++] = (uint64_t)ip;
-        } while (n < max && unw_step(&cursor) > 0);
-    }
-#else
-    n = unw_backtrace((void **)(void *)pcs, max);
-#endif
+    int n = sp_unwind_here(pcs, (uint32_t)max);
     sp_unwind_leave(&t->unwinding);
     return n;
-}
-
-/* A CPU sample that arrived while this thread was inside the hook (SP_SAMPLER_BUSY_HOOK, the
- * handler deferred it) is taken now, from here: its innermost frame is the interposed function
- * (malloc, free, realloc...), and above it the program's frames, which is where the thread spent
- * that time. Call once the hook's own work is done, with the busy flag clear. */
-SP_HOOK_SAFE static void take_deferred_sample(sp_alloc_thread *t, uintptr_t caller) {
-    sp_sampler_set_busy(SP_SAMPLER_BUSY_HOOK);
-    uint32_t max_frames = 0;
-    sp_sample_entry *e = sp_sampler_deferred_begin(SKIP_SLACK, &max_frames);
-    if (e != NULL) {
-        uint32_t capacity = max_frames + SKIP_SLACK;
-        int got = backtrace_here(t, e->pcs, (int)capacity, caller);
-        uint32_t n = got > 0 ? (uint32_t)got : 0;
-        uint32_t first = first_program_frame(e->pcs, n, caller);
-        if (first > 0 && first < n) {
-            first--; /* the hook's caller's callee: the interposed function itself */
-        }
-        sp_sampler_deferred_commit(e, first, n - first, n == capacity);
-    }
-    sp_sampler_set_busy(0);
 }
 
 __attribute__((always_inline)) SP_HOOK_SAFE static inline void
@@ -374,7 +333,7 @@ SP_HOOK_SAFE void sp_heap_sampled(void *p, size_t size_bytes, uintptr_t caller) 
     record_alloc(t, (uint64_t)(uintptr_t)p, size_bytes, caller);
     sp_sampler_set_busy(0);
     if (sp_sampler_deferred_pending()) {
-        take_deferred_sample(t, caller);
+        sp_sampler_take_deferred(caller); /* a CPU sample that landed in the hook */
     }
     errno = saved_errno;
 }
@@ -411,8 +370,8 @@ SP_HOOK_SAFE int sp_heap_before_free(void *p, uintptr_t caller) {
         }
     }
     sp_sampler_set_busy(0);
-    if (t != NULL && sp_sampler_deferred_pending()) {
-        take_deferred_sample(t, caller);
+    if (sp_sampler_deferred_pending()) {
+        sp_sampler_take_deferred(caller);
     }
     errno = saved_errno;
     return recorded;
@@ -429,7 +388,7 @@ SP_HOOK_SAFE void sp_heap_realloc_failed(void *old, size_t usable_bytes, uintptr
         record_alloc(t, (uint64_t)(uintptr_t)old, usable_bytes, caller);
         sp_sampler_set_busy(0);
         if (sp_sampler_deferred_pending()) {
-            take_deferred_sample(t, caller);
+            sp_sampler_take_deferred(caller);
         }
     }
     errno = saved_errno;

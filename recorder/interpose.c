@@ -633,14 +633,20 @@ SP_EXPORT sighandler_t signal(int signo, sighandler_t handler) {
 
 /* ---- the dynamic loader -------------------------------------------------------------------- */
 
-/* libunwind looks up unwind tables under the loader's lock, which dlopen holds: a sample taken
- * on this thread meanwhile would deadlock, so it is dropped and counted as busy instead. */
+/* libunwind looks up unwind tables under the loader's lock, which dlopen holds: a sample that
+ * lands on this thread meanwhile (in the loader, or in the library's constructors) is deferred,
+ * and taken here once the loader is done, as a sample in dlopen. */
 SP_EXPORT void *dlopen(const char *file, int mode) {
     int prev = sp_sampler_set_in_dl(1);
     void *h = REAL(dlopen, "dlopen")(file, mode);
     sp_sampler_set_in_dl(prev);
     if (h != NULL) {
         sp_wall_mappings_changed(); /* the writer rescans mappings on its next drain */
+    }
+    if (sp_sampler_deferred_pending()) {
+        int saved_errno = errno;
+        sp_sampler_take_deferred((uintptr_t)__builtin_return_address(0));
+        errno = saved_errno;
     }
     return h;
 }
@@ -655,5 +661,10 @@ SP_EXPORT int dlclose(void *handle) {
     sp_sampler_set_in_dl(prev);
     sp_wall_mappings_changed();
     sp_wall_release_hold();
+    if (sp_sampler_deferred_pending()) {
+        int saved_errno = errno;
+        sp_sampler_take_deferred((uintptr_t)__builtin_return_address(0));
+        errno = saved_errno;
+    }
     return rc;
 }

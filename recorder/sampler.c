@@ -145,45 +145,80 @@ SP_SIGNAL_SAFE static void take_sample(sp_sampler_thread *t, void *ucontext, uin
     atomic_fetch_add_explicit(&t->handler_ns, sp_monotonic_ns() - start_ns, memory_order_relaxed);
 }
 
-SP_SIGNAL_SAFE sp_sample_entry *sp_sampler_deferred_begin(uint32_t slack, uint32_t *max_frames) {
-    /* One exchange: a signal between a read and a clear would lose its intervals. */
-    uint64_t weight = atomic_exchange_explicit(&sp_sampler_tls_deferred, 0, memory_order_relaxed);
-    sp_sampler_thread *t = tls_thread;
-    if (weight == 0 || t == NULL || atomic_load(&t->stopped)) {
-        return NULL; /* nothing waiting, or the recording ended meanwhile */
+/* The stack for a deferred sample, from here: the frame-pointer chain under --unwind fp (for a
+ * thread whose stack top is known), else libunwind through the fork gate. 0 when a fork is
+ * under way. */
+SP_SIGNAL_SAFE static uint32_t unwind_from_here(sp_sampler_thread *t, uint64_t *pcs,
+                                                uint32_t capacity) {
+    if (g_unwind == SP_UNWIND_FP && t->stack_hi != 0) {
+        uint64_t fp = (uint64_t)(uintptr_t)__builtin_frame_address(0);
+        int truncated = 0;
+        int n = sp_unwind_fp_from((uint64_t)(uintptr_t)&unwind_from_here, fp, fp, t->stack_hi, pcs,
+                                  capacity, &truncated);
+        return n > 0 ? (uint32_t)n : 0;
     }
-    if (t->ring == NULL) {
-        atomic_fetch_add_explicit(&t->dropped_noring, 1, memory_order_relaxed);
-        return NULL;
+    if (!sp_unwind_enter(&t->unwinding)) {
+        return 0;
     }
-    sp_sample_entry *e = sp_ring_reserve(t->ring, sp_sampler_entry_bytes(t->max_depth + slack));
-    if (e != NULL) {
-        e->time_ns = sp_monotonic_ns();
-        e->weight = weight;
-        *max_frames = t->max_depth;
-    }
-    return e;
+    int n = sp_unwind_here(pcs, capacity);
+    sp_unwind_leave(&t->unwinding);
+    return (uint32_t)n;
 }
 
-SP_SIGNAL_SAFE void sp_sampler_deferred_commit(sp_sample_entry *e, uint32_t first, uint32_t n,
-                                               int truncated) {
+SP_SIGNAL_SAFE void sp_sampler_take_deferred(uintptr_t caller) {
     sp_sampler_thread *t = tls_thread;
-    if (n == 0) {
-        sp_ring_count_drop(t->ring); /* leave the reservation uncommitted */
-    } else {
-        if (n > t->max_depth) {
-            n = t->max_depth;
-            truncated = 1;
-        }
-        memmove(e->pcs, e->pcs + first, n * sizeof *e->pcs);
-        e->n_pcs = n;
-        e->flags = truncated ? SP_SAMPLE_TRUNCATED : 0u;
-        sp_ring_commit(t->ring, sp_sampler_entry_bytes(n));
-        if (sp_ring_half_full(t->ring)) {
-            sp_wake_writer();
-        }
+    if (t == NULL || tls_in_dl || sp_sampler_tls_busy != 0) {
+        return; /* not at a point where the sample can be taken: it stays pending */
     }
-    atomic_fetch_add_explicit(&t->handler_ns, sp_monotonic_ns() - e->time_ns, memory_order_relaxed);
+    sp_sampler_tls_busy = SP_SAMPLER_BUSY_HOOK; /* a signal meanwhile is deferred again */
+    atomic_signal_fence(memory_order_seq_cst);
+    /* One exchange: a signal between a read and a clear would lose its intervals. */
+    uint64_t weight = atomic_exchange_explicit(&sp_sampler_tls_deferred, 0, memory_order_relaxed);
+    sp_sample_entry *e = NULL;
+    if (weight == 0 || atomic_load(&t->stopped)) {
+        /* nothing waiting, or the recording ended meanwhile */
+    } else if (t->ring == NULL) {
+        atomic_fetch_add_explicit(&t->dropped_noring, 1, memory_order_relaxed);
+    } else {
+        e = sp_ring_reserve(t->ring, sp_sampler_entry_bytes(t->max_depth + SP_UNWIND_SLACK));
+    }
+    if (e != NULL) {
+        uint64_t start_ns = sp_monotonic_ns();
+        uint32_t capacity = t->max_depth + SP_UNWIND_SLACK;
+        uint32_t n = unwind_from_here(t, e->pcs, capacity);
+        /* Keep the program's frames from the interposed function's caller outwards, and the
+         * interposed function itself (malloc, free, dlopen...) as the innermost frame. */
+        uint32_t first = UINT32_MAX;
+        for (uint32_t i = 0; i < n && i < SP_UNWIND_SLACK; i++) {
+            if (e->pcs[i] == (uint64_t)caller) {
+                first = i > 0 ? i - 1 : 0;
+                break;
+            }
+        }
+        if (first == UINT32_MAX) {
+            sp_ring_count_drop(t->ring); /* the walk never reached the caller */
+        } else {
+            uint32_t kept = n - first;
+            int truncated = n == capacity || kept > t->max_depth;
+            if (kept > t->max_depth) {
+                kept = t->max_depth;
+            }
+            memmove(e->pcs, e->pcs + first, kept * sizeof *e->pcs);
+            e->time_ns = start_ns;
+            e->weight = weight;
+            e->n_pcs = kept;
+            e->flags = truncated ? SP_SAMPLE_TRUNCATED : 0u;
+            sp_ring_commit(t->ring, sp_sampler_entry_bytes(kept));
+            if (sp_ring_half_full(t->ring)) {
+                sp_wake_writer();
+            }
+        }
+        /* The recorder's time, as the handler's own is. */
+        atomic_fetch_add_explicit(&t->handler_ns, sp_monotonic_ns() - start_ns,
+                                  memory_order_relaxed);
+    }
+    atomic_signal_fence(memory_order_seq_cst);
+    sp_sampler_tls_busy = 0;
 }
 
 SP_SIGNAL_SAFE static void on_signal(int signo, siginfo_t *info, void *ucontext) {
@@ -221,14 +256,16 @@ SP_SIGNAL_SAFE static void on_signal(int signo, siginfo_t *info, void *ucontext)
             tls_thread = t; /* adopted thread: remember it for later signals */
         }
         if (!atomic_load(&t->stopped) && weight > 0) {
-            if (sp_sampler_tls_busy == SP_SAMPLER_BUSY_HOOK && !tls_in_dl) {
-                /* Inside an allocation hook, perhaps inside libunwind: the hook takes the
-                 * sample when it is done (heap.c), with the stack of its malloc call. Dropping
-                 * it lost up to half the samples of a fully traced thread. */
+            if (sp_sampler_tls_busy == SP_SAMPLER_BUSY_HOOK ||
+                (sp_sampler_tls_busy == 0 && tls_in_dl)) {
+                /* Inside an allocation hook (perhaps inside libunwind), or inside dlopen or
+                 * dlclose (the loader lock libunwind would take): the interposed function
+                 * takes the sample when it is done (sp_sampler_take_deferred), with the stack
+                 * of its call. Dropping them lost up to half the samples of a fully traced
+                 * thread, and every sample in a library's constructors. */
                 atomic_fetch_add_explicit(&sp_sampler_tls_deferred, weight, memory_order_relaxed);
-            } else if (sp_sampler_tls_busy || tls_in_dl) {
-                /* Inside the recorder (its locks, its unwinder) or inside dlopen (the loader
-                 * lock libunwind would take): do not re-enter, count it. */
+            } else if (sp_sampler_tls_busy) {
+                /* Inside the recorder's own bookkeeping: do not re-enter, count it. */
                 atomic_fetch_add_explicit(&t->dropped_busy, 1, memory_order_relaxed);
             } else {
                 sp_sampler_tls_busy = 1;

@@ -143,36 +143,31 @@ extern __thread int sp_sampler_tls_busy __attribute__((tls_model("initial-exec")
 
 /* sp_sampler_set_busy values besides 0. SP_SAMPLER_BUSY: inside the recorder, a sample arriving
  * now is dropped (counted). SP_SAMPLER_BUSY_HOOK: inside an allocation hook, a sample arriving
- * now is deferred to the hook's end (sp_sampler_deferred_begin), so that the CPU time the hooks
+ * now is deferred to the hook's end (sp_sampler_take_deferred), so that the CPU time the hooks
  * take stays in the profile. */
 #define SP_SAMPLER_BUSY      1
 #define SP_SAMPLER_BUSY_HOOK 2
 
 /* Sampling intervals deferred on the calling thread by samples that arrived inside an allocation
- * hook; written by the handler, taken by sp_sampler_deferred_begin. Exposed for the inline check
- * below. */
+ * hook or inside dlopen/dlclose; added to by the handler, taken by sp_sampler_take_deferred.
+ * Exposed for the inline check below. */
 extern __thread _Atomic uint64_t sp_sampler_tls_deferred __attribute__((tls_model("initial-exec")));
 
-/* Nonzero when a sample is waiting for the calling thread's allocation hook to end. The hooks
- * check it once they have left the recorder. Async-signal-safe. */
+/* Nonzero when a sample is waiting for the calling thread's allocation hook, dlopen or dlclose
+ * to end. They check it once they are done. Async-signal-safe. */
 SP_SIGNAL_SAFE static inline int sp_sampler_deferred_pending(void) {
     return atomic_load_explicit(&sp_sampler_tls_deferred, memory_order_relaxed) != 0;
 }
 
-/* Starts the deferred sample of the calling thread: takes the intervals waiting and reserves a
- * ring entry with room for its max_depth frames plus slack more (the caller's own frames, which
- * it drops). Returns the entry, whose pcs the caller fills from where it stands, and stores
- * max_depth in *max_frames; NULL when nothing is waiting, the thread's sampling has stopped, or
- * the ring is full (counted as such). Call with the busy flag set (SP_SAMPLER_BUSY_HOOK), and
- * finish with sp_sampler_deferred_commit. Async-signal-safe. */
-SP_SIGNAL_SAFE sp_sample_entry *sp_sampler_deferred_begin(uint32_t slack, uint32_t *max_frames);
-
-/* Commits the entry from sp_sampler_deferred_begin with pcs[first] .. pcs[first + n - 1] as its
- * stack (moved down to pcs[0]); n == 0 drops it as an unwinding failure. The time since
- * sp_sampler_deferred_begin counts as the recorder's, as the handler's own time does.
- * Async-signal-safe. */
-SP_SIGNAL_SAFE void sp_sampler_deferred_commit(sp_sample_entry *e, uint32_t first, uint32_t n,
-                                               int truncated);
+/* Takes the sample deferred on the calling thread (sp_sampler_deferred_pending), if any, as one
+ * sample of the intervals waiting: its stack is unwound from here, and kept from the frame that
+ * called the interposed function outwards, with the interposed function itself (malloc, free,
+ * dlopen...) as the innermost frame. caller is that function's return address
+ * (__builtin_return_address(0) in it). Call once the interposed function's work is done, with
+ * the busy flag clear and outside dlopen; otherwise the sample stays pending for a later call.
+ * The time it takes counts as the recorder's, as the handler's own does. Not re-entrant per
+ * thread (it sets the busy flag itself); async-signal-safe as far as libunwind is. */
+SP_SIGNAL_SAFE void sp_sampler_take_deferred(uintptr_t caller);
 
 /* The calling thread's "inside the recorder" flag, as set by sp_sampler_set_busy: the malloc
  * hooks (heap.c) read it on every call. Async-signal-safe. */

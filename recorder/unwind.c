@@ -51,6 +51,26 @@ SP_SIGNAL_SAFE static int step_from_context(void *ucontext, uint64_t *pcs, uint3
     return (int)n;
 }
 
+SP_SIGNAL_SAFE int sp_unwind_here(uint64_t *pcs, uint32_t capacity) {
+    int n = 0;
+#if defined(__SANITIZE_THREAD__)
+    unw_context_t context;
+    unw_cursor_t cursor;
+    if (unw_getcontext(&context) == 0 && unw_init_local(&cursor, &context) >= 0) {
+        do {
+            unw_word_t ip = 0;
+            if (unw_get_reg(&cursor, UNW_REG_IP, &ip) < 0 || ip == 0) {
+                break;
+            }
+            pcs[n++] = (uint64_t)ip;
+        } while ((uint32_t)n < capacity && unw_step(&cursor) > 0);
+    }
+#else
+    n = unw_backtrace((void **)(void *)pcs, (int)capacity);
+#endif
+    return n > 0 ? n : 0;
+}
+
 SP_SIGNAL_SAFE int sp_unwind_native(void *ucontext, uint64_t *pcs, uint32_t max_frames,
                                     int *truncated) {
 #if defined(__SANITIZE_THREAD__)

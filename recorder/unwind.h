@@ -51,6 +51,14 @@ void sp_unwind_gate_open(int in_child);
 SP_SIGNAL_SAFE int sp_unwind_native(void *ucontext, uint64_t *pcs, uint32_t max_frames,
                                     int *truncated);
 
+/* The calling thread's own stack, from inside this function outwards: up to capacity return
+ * addresses, innermost first (the first few are the caller's own frames, which it drops). With
+ * libunwind's per-thread trace cache (unw_backtrace), or, under TSan, a cursor stepped from
+ * unw_getcontext (that cache frees itself after TSan has torn the thread down). Returns the
+ * number stored, 0 when none. The caller passes the fork gate around it (sp_unwind_enter).
+ * Async-signal-safe as far as sp_unwind_native is; used outside handlers. */
+SP_SIGNAL_SAFE int sp_unwind_here(uint64_t *pcs, uint32_t capacity);
+
 /* Captures the native stack of the code interrupted by a signal by following the frame-pointer
  * chain (--unwind fp): each frame record is the saved frame pointer and the return address.
  * Every frame pointer must lie between the interrupted stack pointer and stack_hi, be aligned,
