@@ -101,7 +101,7 @@ SP_SIGNAL_SAFE double sp_alloc_sample_probability(uint64_t size_bytes, uint64_t 
          * 1.0 - exp_neg(x) would lose every digit (16 B at 512 KiB is x = 3e-5). The writer
          * weighs every sampled block, mostly with x near 0.002: the loop stops once a term no
          * longer changes the sum (five terms there, not eighteen) and multiplies by 1/k rather
-         * than divides, which took this function from 6% of the writer's time to under 1%. */
+         * than divides, which took this function from 6% of the writer's time to 3%. */
         static const double inverse[19] = {
             0,       1,       1 / 2.,  1 / 3.,  1 / 4.,  1 / 5.,  1 / 6.,  1 / 7.,  1 / 8., 1 / 9.,
             1 / 10., 1 / 11., 1 / 12., 1 / 13., 1 / 14., 1 / 15., 1 / 16., 1 / 17., 1 / 18.};
