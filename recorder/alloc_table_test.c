@@ -56,8 +56,9 @@ __thread _Atomic uint64_t sp_sampler_tls_deferred;
 sp_sampler_thread *sp_sampler_self(void) {
     return NULL; /* no sampler here: allocation stacks come from libunwind */
 }
-void sp_sampler_take_deferred(uintptr_t caller) {
+void sp_sampler_take_deferred(uintptr_t caller, uint32_t flags) {
     (void)caller;
+    (void)flags;
 }
 
 static char tmp_dir[4096];

@@ -5,9 +5,7 @@
 #define _GNU_SOURCE
 #include "recorder/heap.h"
 
-#include <dlfcn.h>
 #include <errno.h>
-#include <link.h>
 #include <pthread.h>
 #include <string.h> /* strcmp */
 #include <sys/mman.h>
@@ -16,6 +14,7 @@
 
 #include "recorder/alloc_sampler.h"
 #include "recorder/alloc_thread.h"
+#include "recorder/procinfo.h"
 #include "recorder/sampler.h"
 #include "recorder/stamp.h"
 #include "recorder/unwind.h"
@@ -333,7 +332,7 @@ SP_HOOK_SAFE void sp_heap_sampled(void *p, size_t size_bytes, uintptr_t caller) 
     record_alloc(t, (uint64_t)(uintptr_t)p, size_bytes, caller);
     sp_sampler_set_busy(0);
     if (sp_sampler_deferred_pending()) {
-        sp_sampler_take_deferred(caller); /* a CPU sample that landed in the hook */
+        sp_sampler_take_deferred(caller, 0); /* a CPU sample that landed in the hook */
     }
     errno = saved_errno;
 }
@@ -371,7 +370,7 @@ SP_HOOK_SAFE int sp_heap_before_free(void *p, uintptr_t caller) {
     }
     sp_sampler_set_busy(0);
     if (sp_sampler_deferred_pending()) {
-        sp_sampler_take_deferred(caller);
+        sp_sampler_take_deferred(caller, 0);
     }
     errno = saved_errno;
     return recorded;
@@ -388,7 +387,7 @@ SP_HOOK_SAFE void sp_heap_realloc_failed(void *old, size_t usable_bytes, uintptr
         record_alloc(t, (uint64_t)(uintptr_t)old, usable_bytes, caller);
         sp_sampler_set_busy(0);
         if (sp_sampler_deferred_pending()) {
-            sp_sampler_take_deferred(caller);
+            sp_sampler_take_deferred(caller, 0);
         }
     }
     errno = saved_errno;
@@ -459,23 +458,6 @@ static int parse_spec(const char *spec) {
     return 0;
 }
 
-/* dl_iterate_phdr callback: finds the executable segment of the object loaded at *data. */
-static int find_own_text(struct dl_phdr_info *info, size_t size, void *data) {
-    (void)size;
-    if (info->dlpi_addr != *(const ElfW(Addr) *)data) {
-        return 0;
-    }
-    for (ElfW(Half) i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X)) {
-            own_text_start = info->dlpi_addr + ph->p_vaddr;
-            own_text_end = own_text_start + ph->p_memsz;
-            return 1;
-        }
-    }
-    return 0;
-}
-
 /* ---- fork ---------------------------------------------------------------------------------- */
 
 void sp_heap_wait_unwinders(uint64_t deadline_ns) {
@@ -540,12 +522,7 @@ int sp_heap_configure(const sp_heap_config *config, const char **why) {
         *why = "cannot map the live-allocation table";
         return -1;
     }
-    Dl_info info;
-    if (dladdr((void *)(uintptr_t)&sp_heap_configure, &info) != 0) {
-        ElfW(Addr) base = (ElfW(Addr))(uintptr_t)info.dli_fbase;
-        /* dlpi_addr is the load bias, which for a shared object is its base address. */
-        dl_iterate_phdr(find_own_text, &base);
-    }
+    sp_own_text(&own_text_start, &own_text_end);
     if (!atfork_registered &&
         pthread_atfork(before_fork, after_fork_in_parent, after_fork_in_child) == 0) {
         atfork_registered = 1;

@@ -645,7 +645,7 @@ SP_EXPORT void *dlopen(const char *file, int mode) {
     }
     if (sp_sampler_deferred_pending()) {
         int saved_errno = errno;
-        sp_sampler_take_deferred((uintptr_t)__builtin_return_address(0));
+        sp_sampler_take_deferred((uintptr_t)__builtin_return_address(0), SP_SAMPLE_LOADER);
         errno = saved_errno;
     }
     return h;
@@ -663,7 +663,7 @@ SP_EXPORT int dlclose(void *handle) {
     sp_wall_release_hold();
     if (sp_sampler_deferred_pending()) {
         int saved_errno = errno;
-        sp_sampler_take_deferred((uintptr_t)__builtin_return_address(0));
+        sp_sampler_take_deferred((uintptr_t)__builtin_return_address(0), SP_SAMPLE_LOADER);
         errno = saved_errno;
     }
     return rc;

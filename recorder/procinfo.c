@@ -3,8 +3,10 @@
 #define _GNU_SOURCE
 #include "recorder/procinfo.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <link.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,4 +106,39 @@ int sp_mapping_end(uint64_t addr, uint64_t *top) {
     }
     free(maps);
     return found;
+}
+
+typedef struct {
+    ElfW(Addr) base; /* the load bias looked for */
+    uint64_t start, end;
+} own_text_search;
+
+/* dl_iterate_phdr callback: finds the executable segment of the object loaded at base. */
+static int find_own_text(struct dl_phdr_info *info, size_t size, void *data) {
+    (void)size;
+    own_text_search *search = data;
+    if (info->dlpi_addr != search->base) {
+        return 0;
+    }
+    for (ElfW(Half) i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X)) {
+            search->start = info->dlpi_addr + ph->p_vaddr;
+            search->end = search->start + ph->p_memsz;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+void sp_own_text(uint64_t *start, uint64_t *end) {
+    own_text_search search = {0, 0, 0};
+    Dl_info info;
+    if (dladdr((void *)(uintptr_t)&sp_own_text, &info) != 0) {
+        /* dlpi_addr is the load bias, which for a shared object is its base address. */
+        search.base = (ElfW(Addr))(uintptr_t)info.dli_fbase;
+        dl_iterate_phdr(find_own_text, &search);
+    }
+    *start = search.start;
+    *end = search.end;
 }

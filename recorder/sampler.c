@@ -165,7 +165,7 @@ SP_SIGNAL_SAFE static uint32_t unwind_from_here(sp_sampler_thread *t, uint64_t *
     return (uint32_t)n;
 }
 
-SP_SIGNAL_SAFE void sp_sampler_take_deferred(uintptr_t caller) {
+SP_SIGNAL_SAFE void sp_sampler_take_deferred(uintptr_t caller, uint32_t flags) {
     sp_sampler_thread *t = tls_thread;
     if (t == NULL || tls_in_dl || sp_sampler_tls_busy != 0) {
         return; /* not at a point where the sample can be taken: it stays pending */
@@ -207,7 +207,7 @@ SP_SIGNAL_SAFE void sp_sampler_take_deferred(uintptr_t caller) {
             e->time_ns = start_ns;
             e->weight = weight;
             e->n_pcs = kept;
-            e->flags = truncated ? SP_SAMPLE_TRUNCATED : 0u;
+            e->flags = (truncated ? SP_SAMPLE_TRUNCATED : 0u) | flags;
             sp_ring_commit(t->ring, sp_sampler_entry_bytes(kept));
             if (sp_ring_half_full(t->ring)) {
                 sp_wake_writer();

@@ -17,6 +17,9 @@
 #define SP_SAMPLE_TRUNCATED 0x1u /* the stack had more frames than max_depth */
 #define SP_SAMPLE_IDLE      0x2u /* wall clock: the thread did not run since its last sample */
 #define SP_SAMPLE_REPEAT    0x4u /* wall clock: the stack of the thread's previous remote sample */
+/* Recorder-internal, not written to the trace: taken at the end of dlopen or dlclose, so the
+ * loader's time, though its innermost frame is in this library. */
+#define SP_SAMPLE_LOADER 0x8u
 
 /* One sample as it sits in a ring. The writer thread turns it into frames, a stack and a SAMPLE
  * record (docs/format.md section 5.3). */
@@ -163,11 +166,12 @@ SP_SIGNAL_SAFE static inline int sp_sampler_deferred_pending(void) {
  * sample of the intervals waiting: its stack is unwound from here, and kept from the frame that
  * called the interposed function outwards, with the interposed function itself (malloc, free,
  * dlopen...) as the innermost frame. caller is that function's return address
- * (__builtin_return_address(0) in it). Call once the interposed function's work is done, with
+ * (__builtin_return_address(0) in it); flags are SP_SAMPLE_* bits for the entry (SP_SAMPLE_LOADER
+ * from the loader's wrappers). Call once the interposed function's work is done, with
  * the busy flag clear and outside dlopen; otherwise the sample stays pending for a later call.
  * The time it takes counts as the recorder's, as the handler's own does. Not re-entrant per
  * thread (it sets the busy flag itself); async-signal-safe as far as libunwind is. */
-SP_SIGNAL_SAFE void sp_sampler_take_deferred(uintptr_t caller);
+SP_SIGNAL_SAFE void sp_sampler_take_deferred(uintptr_t caller, uint32_t flags);
 
 /* The calling thread's "inside the recorder" flag, as set by sp_sampler_set_busy: the malloc
  * hooks (heap.c) read it on every call. Async-signal-safe. */

@@ -51,12 +51,20 @@ void sp_summary_format(const sp_writer_summary *s, char *out, size_t out_len) {
     }
     double cpu_pct =
         s->process_cpu_ns > 0 ? 100.0 * (double)s->recorder_cpu_ns / (double)s->process_cpu_ns : 0;
+    /* The recorder's CPU above is what it can clock (writer, handlers, setup); the malloc hooks
+     * run on the program's threads, a few nanoseconds at a time, and show in its samples
+     * instead: their share of the sample weight estimates their cost. */
+    char hooks[80] = "";
+    if (s->hook_sample_weight > 0 && s->sample_weight > 0) {
+        snprintf(hooks, sizeof hooks, ", and ~%.1f%% of the samples in its malloc hooks",
+                 100.0 * (double)s->hook_sample_weight / (double)s->sample_weight);
+    }
     snprintf(out, out_len,
              "spprof: %.2f s, %" PRIu64 " samples (%" PRIu64 " dropped), trace %s (%s%s), "
-             "%" PRIu64 " thread%s%s%s%s, recorder CPU %.2f%% of the program's %.2f s",
+             "%" PRIu64 " thread%s%s%s%s, recorder CPU %.2f%% of the program's %.2f s%s",
              (double)s->duration_ns / 1e9, s->samples, s->dropped_samples, s->path, size,
              per_sample, s->threads, s->threads == 1 ? "" : "s", rate, children, allocs, cpu_pct,
-             (double)s->process_cpu_ns / 1e9);
+             (double)s->process_cpu_ns / 1e9, hooks);
 }
 
 void sp_summary_print(const sp_writer_summary *s) {

@@ -109,6 +109,22 @@ int sp_writer_reserve_frames(size_t n) {
 
 /* Turns one ring entry into frames, a stack and a SAMPLE (docs/format.md section 5.3). Returns
  * the stack id, 0 when nothing was written. */
+/* A sample whose innermost frame is the recorder's own code landed in an interposed function:
+ * the malloc hooks' time, which the writer's and handler's CPU does not include. Samples taken
+ * at the end of dlopen or dlclose are the loader's time and do not count. */
+static void count_hook_weight(const sp_sample_entry *e) {
+    if (g.own_hi == 0) {
+        sp_own_text(&g.own_lo, &g.own_hi);
+        if (g.own_hi == 0) {
+            g.own_lo = g.own_hi = 1; /* unknown: nothing counts */
+        }
+    }
+    if (e->n_pcs > 0 && !(e->flags & SP_SAMPLE_LOADER) && e->pcs[0] >= g.own_lo &&
+        e->pcs[0] < g.own_hi) {
+        g.hook_weight += e->weight;
+    }
+}
+
 uint32_t sp_writer_record_sample(sp_thread *t, const sp_sample_entry *e) {
     if (g.capped || at_cap()) {
         g.capped = 1; /* the caller ends the trace after this pass */
@@ -188,6 +204,7 @@ uint32_t sp_writer_record_sample(sp_thread *t, const sp_sample_entry *e) {
     }
     atomic_fetch_add(&g.samples, 1);
     g.sample_weight += e->weight;
+    count_hook_weight(e);
     return stack;
 }
 

@@ -61,6 +61,8 @@ typedef struct {
     uint64_t dropped_remote;    /* remote-ring drops already reported */
     uint64_t handler_ns_recycled; /* handler time of threads already recycled */
     uint64_t tramp_lo, tramp_hi;  /* sp_threads_trampoline's code, left out of stacks */
+    uint64_t own_lo, own_hi;      /* the recorder's code (sp_own_text); own_hi 0 until looked up */
+    uint64_t hook_weight;         /* sample weight whose innermost frame is the recorder's code */
     uint64_t pass;                /* drain passes so far */
     int main_exited;              /* the main thread called pthread_exit */
     int last_thread_gone;         /* ... and every other program thread has ended since */

@@ -315,6 +315,7 @@ static void finish_trace(void) {
     s->duration_ns = end.duration_ns;
     s->samples = atomic_load(&g.samples);
     s->sample_weight = g.sample_weight;
+    s->hook_sample_weight = g.hook_weight;
     s->dropped_samples = end.dropped_samples;
     s->recorder_cpu_ns = end.recorder_cpu_ns;
     s->process_cpu_ns = end.process_cpu_ns;
@@ -509,6 +510,7 @@ static void reset_for_next(void) {
     atomic_store(&g.threads, 0);
     atomic_store(&g.writer_tid, 0);
     g.sample_weight = 0;
+    g.hook_weight = 0;
     g.children = 0;
     g.truncated_pending = 0;
     g.truncated_frame = 0;

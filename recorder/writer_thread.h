@@ -36,6 +36,8 @@ typedef struct {
     uint64_t duration_ns;     /* from start_mono_ns to the END record */
     uint64_t samples;         /* SAMPLE records written */
     uint64_t sample_weight;   /* the sum of their weights (intervals) */
+    uint64_t hook_sample_weight; /* the part of it whose innermost frame is the recorder's code:
+                                  * its malloc hooks (the time they cost the program) */
     uint64_t dropped_samples; /* samples lost: full rings, failed unwinds, busy, no ring */
     uint64_t file_bytes;      /* size of the finished trace */
     uint64_t recorder_cpu_ns; /* writer thread + signal handlers + setup + wall sampler */

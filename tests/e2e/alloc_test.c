@@ -424,6 +424,18 @@ static void test_storm(const char *mode) {
         CHECK("CPU samples that land in an allocation hook are kept, at its end",
               rp.hook_samples > 0 && rp.hook_samples * 4 > rp.samples);
         CHECK("almost no CPU sample is dropped as busy", rp.busy_drops * 20 <= rp.samples);
+        /* The summary estimates the hooks' cost from those samples: the parent's line (the
+         * forked children print their own). */
+        char needle[PATH_MAX + 64];
+        snprintf(needle, sizeof needle, "trace %s (", trace);
+        const char *line = strstr(rec.err, needle);
+        const char *eol = line != NULL ? strchr(line, '\n') : NULL;
+        const char *pct = line != NULL ? strstr(line, "and ~") : NULL;
+        double share = pct != NULL && (eol == NULL || pct < eol) ? strtod(pct + 5, NULL) : 0;
+        fprintf(stderr, "storm (all): the summary puts %.1f%% of the samples in the hooks\n",
+                share);
+        CHECK("the summary gives the share of samples in the malloc hooks",
+              share > 10 && share < 100);
     } else {
         CHECK("sampling recorded a small fraction", rp.allocs < allocations / 20);
     }
