@@ -54,6 +54,9 @@ SP_SIGNAL_SAFE sp_sampler_thread *sp_sampler_self(void) {
 
 SP_SIGNAL_SAFE void sp_sampler_forget_self(void) {
     tls_thread = NULL;
+    /* A sample still deferred belongs to the thread's old slot (or to the parent's trace, in a
+     * forked child): it must not land in whatever the thread records next. */
+    atomic_store_explicit(&sp_sampler_tls_deferred, 0, memory_order_relaxed);
 }
 
 SP_SIGNAL_SAFE void sp_sampler_set_mode(sp_sampler_mode mode) {

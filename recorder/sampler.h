@@ -202,7 +202,8 @@ SP_SIGNAL_SAFE int sp_sampler_set_in_dl(int in_dl);
 /* The calling thread's sampler state (its TLS slot), NULL if none. Async-signal-safe. */
 SP_SIGNAL_SAFE sp_sampler_thread *sp_sampler_self(void);
 
-/* Clears the calling thread's TLS slot (thread exit, fork child). Async-signal-safe. */
+/* Clears the calling thread's TLS slot and any sample deferred on it (thread exit, fork child).
+ * Async-signal-safe. */
 SP_SIGNAL_SAFE void sp_sampler_forget_self(void);
 
 #endif /* SPPROF_RECORDER_SAMPLER_H */
