@@ -259,10 +259,14 @@ int main(int argc, char **argv) {
     four_threads_case("libunwind", NULL, NULL, SPT_CLOCK_CPU_THREAD, 5.0);
     const char *fp[] = {"--unwind", "fp", NULL};
     four_threads_case("fp", fp, NULL, SPT_CLOCK_CPU_THREAD, 5.0);
-    /* The fallback: one ITIMER_PROF for the process, signals landing on whichever thread runs,
-     * so shares are rougher. */
+    /* The fallback: one ITIMER_PROF for the process. The kernel gives each expiry to the thread
+     * whose tick found it, unless that thread has a signal pending: then to another thread that
+     * wants one, the main thread asleep in pthread_join included. With four burners on two
+     * CPUs the shares are biased, not just noisy: 30.8% for burn_four (40%, 504 samples, 4
+     * standard deviations off) and 11.8% for burn_two (20%) in two of ~10 CI runs failed a
+     * band of 8 points. 12 still fails a fallback that puts the samples on the wrong threads. */
     const char *fallback[] = {"SPPROF_TEST_PROCESS_TIMER=1", NULL};
-    four_threads_case("process-timer", NULL, fallback, SPT_CLOCK_CPU_PROCESS, 8.0);
+    four_threads_case("process-timer", NULL, fallback, SPT_CLOCK_CPU_PROCESS, 12.0);
     test_many_threads();
     test_memory_limit();
     test_deep_recursion();
