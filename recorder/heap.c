@@ -230,28 +230,20 @@ SP_HOOK_SAFE static uint32_t first_program_frame(const uint64_t *pcs, uint32_t n
     return first;
 }
 
-/* The calling thread's return addresses, innermost first (the first is inside this function
- * or libunwind): libunwind's fast walk (sp_unwind_here), or with --unwind fp the frame-pointer
- * chain. */
+/* The calling thread's return addresses, innermost first (the first are the recorder's own):
+ * libunwind's fast walk, or with --unwind fp the frame-pointer chain as the CPU samples walk it,
+ * up to the top of the thread's stack (known for threads the recorder saw start; others, until
+ * the writer has found their stack, fall back to libunwind). */
 SP_HOOK_SAFE static int backtrace_here(sp_alloc_thread *t, uint64_t *pcs, int max,
                                        uintptr_t caller) {
-    /* --unwind fp: the frame-pointer chain, as the CPU samples walk it, from this frame up to
-     * the top of the thread's stack (known for threads the recorder saw start; others, until
-     * the writer has found their stack, fall back to libunwind). */
     const sp_sampler_thread *self = unwind_fp ? sp_sampler_self() : NULL;
-    if (self != NULL && self->stack_hi != 0) {
-        uint64_t fp = (uint64_t)(uintptr_t)__builtin_frame_address(0);
-        int truncated = 0;
-        return sp_unwind_fp_from((uint64_t)(uintptr_t)&backtrace_here, fp, fp, self->stack_hi, pcs,
-                                 (uint32_t)max, &truncated);
-    }
-    if (!sp_unwind_enter(&t->unwinding)) {
+    uint64_t fp_stack_hi = self != NULL ? self->stack_hi : 0;
+    int n = sp_unwind_here(fp_stack_hi, &t->unwinding, pcs, (uint32_t)max);
+    if (n < 0) {
         /* A fork is under way (unwind.h): the allocation's caller alone. */
         pcs[0] = (uint64_t)caller;
         return 1;
     }
-    int n = sp_unwind_here(pcs, (uint32_t)max);
-    sp_unwind_leave(&t->unwinding);
     return n;
 }
 

@@ -148,26 +148,6 @@ SP_SIGNAL_SAFE static void take_sample(sp_sampler_thread *t, void *ucontext, uin
     atomic_fetch_add_explicit(&t->handler_ns, sp_monotonic_ns() - start_ns, memory_order_relaxed);
 }
 
-/* The stack for a deferred sample, from here: the frame-pointer chain under --unwind fp (for a
- * thread whose stack top is known), else libunwind through the fork gate. 0 when a fork is
- * under way. */
-SP_SIGNAL_SAFE static uint32_t unwind_from_here(sp_sampler_thread *t, uint64_t *pcs,
-                                                uint32_t capacity) {
-    if (g_unwind == SP_UNWIND_FP && t->stack_hi != 0) {
-        uint64_t fp = (uint64_t)(uintptr_t)__builtin_frame_address(0);
-        int truncated = 0;
-        int n = sp_unwind_fp_from((uint64_t)(uintptr_t)&unwind_from_here, fp, fp, t->stack_hi, pcs,
-                                  capacity, &truncated);
-        return n > 0 ? (uint32_t)n : 0;
-    }
-    if (!sp_unwind_enter(&t->unwinding)) {
-        return 0;
-    }
-    int n = sp_unwind_here(pcs, capacity);
-    sp_unwind_leave(&t->unwinding);
-    return (uint32_t)n;
-}
-
 SP_SIGNAL_SAFE void sp_sampler_take_deferred(uintptr_t caller, uint32_t flags) {
     sp_sampler_thread *t = tls_thread;
     if (t == NULL || tls_in_dl || sp_sampler_tls_busy != 0) {
@@ -188,7 +168,11 @@ SP_SIGNAL_SAFE void sp_sampler_take_deferred(uintptr_t caller, uint32_t flags) {
     if (e != NULL) {
         uint64_t start_ns = sp_monotonic_ns();
         uint32_t capacity = t->max_depth + SP_UNWIND_SLACK;
-        uint32_t n = unwind_from_here(t, e->pcs, capacity);
+        /* The frame-pointer chain under --unwind fp (for a thread whose stack top is known),
+         * else libunwind through the fork gate; nothing while a fork is under way. */
+        int got = sp_unwind_here(g_unwind == SP_UNWIND_FP ? t->stack_hi : 0, &t->unwinding, e->pcs,
+                                 capacity);
+        uint32_t n = got > 0 ? (uint32_t)got : 0;
         /* Keep the program's frames from the interposed function's caller outwards, and the
          * interposed function itself (malloc, free, dlopen...) as the innermost frame. */
         uint32_t first = UINT32_MAX;

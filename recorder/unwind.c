@@ -51,7 +51,18 @@ SP_SIGNAL_SAFE static int step_from_context(void *ucontext, uint64_t *pcs, uint3
     return (int)n;
 }
 
-SP_SIGNAL_SAFE int sp_unwind_here(uint64_t *pcs, uint32_t capacity) {
+SP_SIGNAL_SAFE int sp_unwind_here(uint64_t fp_stack_hi, _Atomic int *inside, uint64_t *pcs,
+                                  uint32_t capacity) {
+    if (fp_stack_hi != 0) {
+        uint64_t fp = (uint64_t)(uintptr_t)__builtin_frame_address(0);
+        int truncated = 0;
+        int n = sp_unwind_fp_from((uint64_t)(uintptr_t)&sp_unwind_here, fp, fp, fp_stack_hi, pcs,
+                                  capacity, &truncated);
+        return n > 0 ? n : 0;
+    }
+    if (!sp_unwind_enter(inside)) {
+        return -1;
+    }
     int n = 0;
 #if defined(__SANITIZE_THREAD__)
     unw_context_t context;
@@ -68,6 +79,7 @@ SP_SIGNAL_SAFE int sp_unwind_here(uint64_t *pcs, uint32_t capacity) {
 #else
     n = unw_backtrace((void **)(void *)pcs, (int)capacity);
 #endif
+    sp_unwind_leave(inside);
     return n > 0 ? n : 0;
 }
 

@@ -52,12 +52,16 @@ SP_SIGNAL_SAFE int sp_unwind_native(void *ucontext, uint64_t *pcs, uint32_t max_
                                     int *truncated);
 
 /* The calling thread's own stack, from inside this function outwards: up to capacity return
- * addresses, innermost first (the first few are the caller's own frames, which it drops). With
- * libunwind's per-thread trace cache (unw_backtrace), or, under TSan, a cursor stepped from
- * unw_getcontext (that cache frees itself after TSan has torn the thread down). Returns the
- * number stored, 0 when none. The caller passes the fork gate around it (sp_unwind_enter).
- * Async-signal-safe as far as sp_unwind_native is; used outside handlers. */
-SP_SIGNAL_SAFE int sp_unwind_here(uint64_t *pcs, uint32_t capacity);
+ * addresses, innermost first (the first few are the caller's own frames, which it drops).
+ * With fp_stack_hi nonzero (--unwind fp, the thread's stack top known) the frame-pointer chain
+ * up to it; otherwise libunwind's per-thread trace cache (unw_backtrace), or, under TSan, a
+ * cursor stepped from unw_getcontext (that cache frees itself after TSan has torn the thread
+ * down), passing the fork gate with the thread's flag inside (sp_unwind_enter). Returns the
+ * number stored (0 when none), or -1 when a fork is under way and libunwind must not be
+ * entered. Async-signal-safe as far as sp_unwind_native is; used outside handlers, by the
+ * allocation hooks and the deferred samples. */
+SP_SIGNAL_SAFE int sp_unwind_here(uint64_t fp_stack_hi, _Atomic int *inside, uint64_t *pcs,
+                                  uint32_t capacity);
 
 /* Captures the native stack of the code interrupted by a signal by following the frame-pointer
  * chain (--unwind fp): each frame record is the saved frame pointer and the return address.
