@@ -639,6 +639,16 @@ SP_EXPORT sighandler_t signal(int signo, sighandler_t handler) {
 
 /* ---- the dynamic loader -------------------------------------------------------------------- */
 
+/* Takes the CPU sample deferred while the loader ran (sp_sampler_take_deferred), innermost
+ * frame the wrapper whose return address caller is. errno stays the loader's. */
+static void take_loader_sample(uintptr_t caller) {
+    if (sp_sampler_deferred_pending()) {
+        int saved_errno = errno;
+        sp_sampler_take_deferred(caller, SP_SAMPLE_LOADER);
+        errno = saved_errno;
+    }
+}
+
 /* libunwind looks up unwind tables under the loader's lock, which dlopen holds: a sample that
  * lands on this thread meanwhile (in the loader, or in the library's constructors) is deferred,
  * and taken here once the loader is done, as a sample in dlopen. */
@@ -649,11 +659,7 @@ SP_EXPORT void *dlopen(const char *file, int mode) {
     if (h != NULL) {
         sp_wall_mappings_changed(); /* the writer rescans mappings on its next drain */
     }
-    if (sp_sampler_deferred_pending()) {
-        int saved_errno = errno;
-        sp_sampler_take_deferred((uintptr_t)__builtin_return_address(0), SP_SAMPLE_LOADER);
-        errno = saved_errno;
-    }
+    take_loader_sample((uintptr_t)__builtin_return_address(0));
     return h;
 }
 
@@ -667,10 +673,6 @@ SP_EXPORT int dlclose(void *handle) {
     sp_sampler_set_in_dl(prev);
     sp_wall_mappings_changed();
     sp_wall_release_hold();
-    if (sp_sampler_deferred_pending()) {
-        int saved_errno = errno;
-        sp_sampler_take_deferred((uintptr_t)__builtin_return_address(0), SP_SAMPLE_LOADER);
-        errno = saved_errno;
-    }
+    take_loader_sample((uintptr_t)__builtin_return_address(0));
     return rc;
 }

@@ -107,8 +107,6 @@ int sp_writer_reserve_frames(size_t n) {
     return 0;
 }
 
-/* Turns one ring entry into frames, a stack and a SAMPLE (docs/format.md section 5.3). Returns
- * the stack id, 0 when nothing was written. */
 /* A sample whose innermost frame is the recorder's own code landed in an interposed function:
  * the malloc hooks' time, which the writer's and handler's CPU does not include. Samples taken
  * at the end of dlopen or dlclose are the loader's time and do not count. */
@@ -125,6 +123,8 @@ static void count_hook_weight(const sp_sample_entry *e) {
     }
 }
 
+/* Turns one ring entry into frames, a stack and a SAMPLE (docs/format.md section 5.3). Returns
+ * the stack id, 0 when nothing was written. */
 uint32_t sp_writer_record_sample(sp_thread *t, const sp_sample_entry *e) {
     if (g.capped || at_cap()) {
         g.capped = 1; /* the caller ends the trace after this pass */
