@@ -201,11 +201,16 @@ static sp_thread *slot_get(void) {
     return t;
 }
 
-static void link_live(sp_thread *t) {
-    pthread_mutex_lock(&reg.lock);
+/* Puts t on the live list, where the writer and renames find it. Lock held. */
+static void link_live_locked(sp_thread *t) {
     t->next = reg.live;
     reg.live = t;
     atomic_fetch_add(&reg.seen, 1);
+}
+
+static void link_live(sp_thread *t) {
+    pthread_mutex_lock(&reg.lock);
+    link_live_locked(t);
     pthread_mutex_unlock(&reg.lock);
 }
 
@@ -272,10 +277,16 @@ sp_thread *sp_threads_register_self(uint64_t stack_hi) {
     t->pthread = pthread_self();
     t->s.os_tid = gettid_now();
     t->s.stack_hi = stack_hi != 0 ? stack_hi : own_stack_hi();
-    /* The kernel copies the creator's name into a new thread; read what it is now. */
+    /* The kernel copies the creator's name into a new thread; read what it is now, under the
+     * lock that links the thread. A rename from another thread (pthread_setname_np just after
+     * pthread_create) then either finds the thread linked (sp_threads_renamed) or reached the
+     * kernel before this read. Read before taking the lock, such a rename was lost now and then:
+     * the thread kept the creator's name in the trace. */
+    pthread_mutex_lock(&reg.lock);
     prctl(PR_GET_NAME, (unsigned long)t->name, 0, 0, 0);
     t->name[sizeof t->name - 1] = '\0';
-    link_live(t);
+    link_live_locked(t);
+    pthread_mutex_unlock(&reg.lock);
     if (reg.key_ok) {
         pthread_setspecific(reg.key, t);
     }
