@@ -415,14 +415,19 @@ static void test_storm(const char *mode) {
         /* The storm threads spend most of their time in the hooks when every allocation is
          * recorded. A CPU sample landing there is taken when the hook ends, with the hook's
          * interposed function as its innermost frame: dropping those lost half the samples.
-         * A few may still go (thread creation, fork handover). */
+         * A few may still go (thread creation, fork handover). Between a quarter and a third
+         * of the samples are taken at a hook's end here (26-35% over 7 runs), with every other
+         * sample in the program's own code or libc; with the deferral disabled it was 2 of 315,
+         * and 94 dropped as busy. A quarter was too tight: one CI run fell below it. The
+         * floor is a tenth, which a machine where thread start-up and forks take a larger share
+         * still clears with room to spare. */
         fprintf(stderr,
                 "storm (all): %llu CPU samples, %llu taken at a hook's end, %llu dropped "
                 "as busy\n",
                 (unsigned long long)rp.samples, (unsigned long long)rp.hook_samples,
                 (unsigned long long)rp.busy_drops);
         CHECK("CPU samples that land in an allocation hook are kept, at its end",
-              rp.hook_samples > 0 && rp.hook_samples * 4 > rp.samples);
+              rp.hook_samples * 10 > rp.samples && rp.hook_samples > 10 * rp.busy_drops);
         CHECK("almost no CPU sample is dropped as busy", rp.busy_drops * 20 <= rp.samples);
         /* The summary estimates the hooks' cost from those samples: the parent's line (the
          * forked children print their own). */
