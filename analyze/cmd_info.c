@@ -138,6 +138,7 @@ static void text_drops(const spa_cli *cli, const spa_totals *t, const spt_reader
         {SPT_DROP_RING_FULL, "samples (buffers full)"},
         {SPT_DROP_UNWIND_FAILED, "samples (unwinding failed)"},
         {SPT_DROP_BUSY, "samples (the thread was inside the recorder)"},
+        {SPT_DROP_FORK, "samples (a fork held the unwinder)"},
         {SPT_DROP_ALLOC_RING_FULL, "allocation events (buffers full)"},
         {SPT_DROP_TRUNCATED_STACK, "stacks cut at max depth (kept, incomplete)"},
     };
@@ -155,7 +156,7 @@ static void text_drops(const spa_cli *cli, const spa_totals *t, const spt_reader
      * DROPS records that made it into the file. */
     if (st->ended_cleanly) {
         uint64_t samples = t->drops[SPT_DROP_RING_FULL] + t->drops[SPT_DROP_UNWIND_FAILED] +
-                           t->drops[SPT_DROP_BUSY];
+                           t->drops[SPT_DROP_BUSY] + t->drops[SPT_DROP_FORK];
         if (st->end.dropped_samples != samples ||
             st->end.dropped_allocs != t->drops[SPT_DROP_ALLOC_RING_FULL])
             printf(" (the END record counts %" PRIu64 " samples and %" PRIu64 " allocation events)",
@@ -467,6 +468,7 @@ static void print_machine(const spa_cli *cli, const spa_model *m, const spa_data
     spa_emit_u64(&e, "ring_full", t->drops[SPT_DROP_RING_FULL]);
     spa_emit_u64(&e, "unwind_failed", t->drops[SPT_DROP_UNWIND_FAILED]);
     spa_emit_u64(&e, "busy", t->drops[SPT_DROP_BUSY]);
+    spa_emit_u64(&e, "fork", t->drops[SPT_DROP_FORK]);
     spa_emit_u64(&e, "alloc_ring_full", t->drops[SPT_DROP_ALLOC_RING_FULL]);
     spa_emit_u64(&e, "truncated_stack", t->drops[SPT_DROP_TRUNCATED_STACK]);
     spa_emit_close(&e);

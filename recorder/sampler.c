@@ -116,6 +116,7 @@ SP_SIGNAL_SAFE static void take_sample(sp_sampler_thread *t, void *ucontext, uin
         sp_ring_reserve(t->ring, sp_sampler_entry_bytes(t->max_depth + SP_UNWIND_SLACK));
     if (e != NULL) {
         int truncated = 0;
+        int forking = 0;
         int n;
         if (g_unwind == SP_UNWIND_FP) {
             if (t->stack_hi == 0) {
@@ -128,9 +129,14 @@ SP_SIGNAL_SAFE static void take_sample(sp_sampler_thread *t, void *ucontext, uin
             n = sp_unwind_native(ucontext, e->pcs, t->max_depth, &truncated);
             sp_unwind_leave(&t->unwinding);
         } else {
-            n = -1; /* a fork is under way (unwind.h): the sample is dropped */
+            forking = 1; /* a fork is under way (unwind.h): the sample is dropped */
+            n = -1;
         }
-        if (n <= 0) {
+        if (forking) {
+            /* Nothing failed: a fork on some thread holds the unwinder (DROPS reason 6), not
+             * an unwind failure. The reservation stays uncommitted. */
+            atomic_fetch_add_explicit(&t->dropped_fork, 1, memory_order_relaxed);
+        } else if (n <= 0) {
             sp_ring_count_drop(t->ring); /* leave the reservation uncommitted */
         } else {
             e->time_ns = start_ns;
@@ -182,7 +188,10 @@ SP_SIGNAL_SAFE void sp_sampler_take_deferred(uintptr_t caller, uint32_t flags) {
                 break;
             }
         }
-        if (first == UINT32_MAX) {
+        if (got < 0) {
+            /* A fork is under way (unwind.h), as in the handler. */
+            atomic_fetch_add_explicit(&t->dropped_fork, 1, memory_order_relaxed);
+        } else if (first == UINT32_MAX) {
             sp_ring_count_drop(t->ring); /* the walk never reached the caller */
         } else {
             uint32_t kept = n - first;

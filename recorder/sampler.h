@@ -62,7 +62,8 @@ typedef struct {
     _Atomic uint64_t wall_weight; /* wall: intervals the next requested sample stands for */
     _Atomic int wall_pending;     /* wall: a request is on its way and not yet handled */
     _Atomic uint64_t handler_ns;  /* wall time spent in the handler, a proxy for its CPU */
-    _Atomic uint64_t dropped_busy;   /* samples that arrived inside the recorder or dlopen */
+    _Atomic uint64_t dropped_busy;   /* samples the recorder was too busy to take (DROPS 5) */
+    _Atomic uint64_t dropped_fork;   /* samples lost while a fork held libunwind (DROPS 6) */
     _Atomic uint64_t dropped_noring; /* samples lost because the thread had no ring */
 } sp_sampler_thread;
 

@@ -42,7 +42,7 @@ typedef struct sp_thread {
     uint32_t w_name_seq;       /* name_seq last written */
     int w_end_written;         /* THREAD_END written; recycled on the writer's next pass */
     uint64_t w_full, w_other;  /* ring drops already reported */
-    uint64_t w_busy, w_noring; /* busy and no-ring drops already reported */
+    uint64_t w_busy, w_fork, w_noring; /* busy, fork and no-ring drops already reported */
     uint32_t w_last_remote;    /* stack id of the last wall-clock remote sample (REPEAT) */
 
     /* Wall-clock sampler thread only (wall.c). */

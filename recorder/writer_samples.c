@@ -295,10 +295,13 @@ void sp_writer_drain_thread(sp_thread *t) {
         t->w_other = other;
     }
     uint64_t busy = atomic_load(&t->s.dropped_busy);
+    uint64_t forking = atomic_load(&t->s.dropped_fork);
     uint64_t noring = atomic_load(&t->s.dropped_noring);
-    write_drops(SP_DROP_BUSY, busy - t->w_busy);
+    write_drops(SPT_DROP_BUSY, busy - t->w_busy);
+    write_drops(SPT_DROP_FORK, forking - t->w_fork);
     write_drops(SPT_DROP_RING_FULL, noring - t->w_noring); /* no buffer left for it: full */
     t->w_busy = busy;
+    t->w_fork = forking;
     t->w_noring = noring;
     /* A thread registered through pthread_create ends through its TLS destructor; polling its
      * tid (one system call) only catches a raw exit, so once a second is enough for those.

@@ -21,10 +21,6 @@
 
 #define CAP_MARGIN 8192u /* bytes kept free under --max-size for END and framing */
 
-/* docs/format.md section 5.3, DROPS reason 5: "a sample arrived while the recorder was busy on
- * that thread". The spec has it; tracefmt/sptrace.h does not name it yet. */
-#define SP_DROP_BUSY ((spt_drop_reason)5)
-
 typedef struct {
     pthread_mutex_t lock; /* serializes start and finish */
     pthread_mutex_t work; /* held by the writer while it drains; fork holds it across fork() */

@@ -176,7 +176,8 @@ typedef enum {
     SPT_DROP_UNWIND_FAILED = 2,   /* the unwinder failed: samples dropped */
     SPT_DROP_ALLOC_RING_FULL = 3, /* allocation events dropped */
     SPT_DROP_TRUNCATED_STACK = 4, /* stacks cut at max_depth (recorded, but incomplete) */
-    SPT_DROP_BUSY = 5             /* a sample arrived while the recorder was busy on the thread */
+    SPT_DROP_BUSY = 5,            /* a sample arrived while the recorder was busy on the thread */
+    SPT_DROP_FORK = 6             /* a sample arrived while a fork held the unwinder */
 } spt_drop_reason;
 
 typedef enum {
