@@ -108,6 +108,13 @@ void spa_cli_print_help(FILE *f, const spa_command *c);
  * cannot be stat()ed, as for an OUT that does not exist yet. In opts.c. */
 int spa_same_file(const char *a, const char *b);
 
+/* When the trace at file holds little of its process's work, says where the rest is, as one line
+ * on stderr: for a trace that ended in exec, the trace of the program the process finally became
+ * (the exec chain OUT.<pid>.1, .2, ... followed through the headers); for a trace with no samples
+ * and no allocations whose process started children, the first child's trace. Traces moved to
+ * another directory are looked for next to file. Prints nothing otherwise. In family.c. */
+void spa_cli_note_elsewhere(const spa_model *m, const char *file);
+
 /* The commands. Each returns the exit status, having printed any error line itself. */
 int spa_cmd_info(const spa_cli *cli);
 int spa_cmd_top(const spa_cli *cli);

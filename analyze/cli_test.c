@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static char bin[PATH_MAX];
@@ -306,6 +307,119 @@ static void test_sparse_header(void) {
 }
 
 /* ---------------------------------------------------------------------------------------------
+ * Where the work went: a wrapper's trace points at the program's.
+ * ------------------------------------------------------------------------------------------- */
+
+/* Writes one image of process 77, as the recorder does: its parent trace (the image before it),
+ * its command line, `samples` samples, and, when exec_path is set, a CHILD (exec) record naming
+ * the next image and END (exec); otherwise CHILD (fork) records for `forks` children and END
+ * (exit). Paths are recorded under /gone/, as on a machine the traces were copied from. */
+static int write_image(const char *path, const char *parent, const char *program, uint64_t samples,
+                       const char *exec_path, int forks) {
+    spt_header h = tu_header();
+    h.pid = 77;
+    h.parent_trace = parent;
+    const char *argv[] = {program, "job.py"};
+    h.argc = 2;
+    h.argv = argv;
+    spt_writer *w = tk_open_writer(path, &h, NULL);
+    if (!w)
+        return -1;
+    uint32_t map = tk_mapping(w, "/usr/bin/prog", 0x400000, 0x500000, 0);
+    uint32_t frame = tk_native_frame(w, "work", "job.c", 3, 0x401000, map);
+    uint32_t stack = spt_writer_stack_path(w, &frame, 1);
+    uint32_t t = spt_writer_thread(w, 77, spt_writer_cstring(w, "main"), 0);
+    for (uint64_t k = 0; k < samples; k++)
+        spt_writer_sample(w, t, k * 10000000, stack, 1, 0);
+    char recorded[256];
+    for (int i = 0; i < forks; i++) {
+        snprintf(recorded, sizeof recorded, "/gone/%s.%d", path, 100 + i);
+        spt_writer_child(w, 1000, SPT_CHILD_FORK, (uint32_t)(100 + i),
+                         spt_writer_cstring(w, recorded));
+    }
+    if (exec_path != NULL) {
+        snprintf(recorded, sizeof recorded, "/gone/%s", exec_path);
+        spt_writer_child(w, 2000, SPT_CHILD_EXEC, 77, spt_writer_cstring(w, recorded));
+    }
+    spt_end e;
+    memset(&e, 0, sizeof e);
+    e.reason = exec_path != NULL ? SPT_END_EXEC : SPT_END_EXIT;
+    e.duration_ns = 2000000;
+    e.samples = samples;
+    return tk_close_writer(w, &e);
+}
+
+static void test_elsewhere(void) {
+    /* env -> a pyenv-like shim -> python3: the chain wrap.sptrace, wrap.sptrace.77.1, .77.2, and
+     * a stray wrap.sptrace.77.3 of another process that must not be taken for the next image. */
+    int ok =
+        write_image("wrap.sptrace", "", "/usr/bin/env", 0, "wrap.sptrace.77.1", 0) == 0 &&
+        write_image("wrap.sptrace.77.1", "/gone/wrap.sptrace", "/bin/bash", 0, "wrap.sptrace.77.2",
+                    0) == 0 &&
+        write_image("wrap.sptrace.77.2", "/gone/wrap.sptrace.77.1", "/usr/bin/python3", 30, NULL,
+                    0) == 0 &&
+        write_image("wrap.sptrace.77.3", "/gone/other.sptrace", "/bin/true", 0, NULL, 0) == 0 &&
+        write_image("waits.sptrace", "", "/usr/bin/time", 0, NULL, 2) == 0 &&
+        write_image("waits.sptrace.100", "/gone/waits.sptrace", "/bin/ls", 5, NULL, 0) == 0;
+    CHECK("the wrapper traces are written", ok);
+    if (!ok)
+        return;
+    static const char want_exec[] =
+        "spprof-analyze: wrap.sptrace: this process exec'd after 2.0 ms; the program it became "
+        "(python3 job.py) is recorded in wrap.sptrace.77.2\n";
+    /* The analyses and an export (the note is the model's, so spprof-convert has it too). */
+    static const char *const commands[] = {"top", "info", "tree", "threads", "collapsed"};
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        tu_run_result r;
+        if (run(&r, commands[i], "wrap.sptrace", NULL))
+            return;
+        char d[160];
+        snprintf(d, sizeof d,
+                 "%s on a wrapper's trace names the program's trace, followed through the exec "
+                 "chain",
+                 commands[i]);
+        CHECK(d, r.status == 0 && strcmp(r.err, want_exec) == 0);
+        if (strcmp(r.err, want_exec) != 0)
+            fprintf(stderr, "  stderr was: %s", r.err);
+        tu_run_free(&r);
+    }
+    tu_run_result r;
+    if (run(&r, "top", "--no-color", "wrap.sptrace.77.1", NULL))
+        return;
+    CHECK("the middle of the chain points at its end too",
+          strstr(r.err, "wrap.sptrace.77.1: this process exec'd") != NULL &&
+              strstr(r.err, "is recorded in wrap.sptrace.77.2\n") != NULL);
+    tu_run_free(&r);
+    if (run(&r, "top", "--no-color", "wrap.sptrace.77.2", NULL))
+        return;
+    CHECK_EQ_U64("the program's own trace gets no note", r.err_len, 0);
+    tu_run_free(&r);
+    if (run(&r, "top", "--no-color", "waits.sptrace", NULL))
+        return;
+    CHECK("a process that only waited for its children points at the first child's trace",
+          r.status == 0 && strcmp(r.err, "spprof-analyze: waits.sptrace: nothing was recorded in "
+                                         "this process itself; its 2 child processes are "
+                                         "recorded in waits.sptrace.100 and others (spprof-"
+                                         "analyze merge combines traces)\n") == 0);
+    if (!starts_with(r.err, "spprof-analyze: waits.sptrace: nothing was recorded"))
+        fprintf(stderr, "  stderr was: %s", r.err);
+    tu_run_free(&r);
+    if (remove("wrap.sptrace.77.1") != 0 || run(&r, "top", "--no-color", "wrap.sptrace", NULL))
+        return;
+    CHECK("a missing exec'd trace is named, and the profile still shown",
+          r.status == 0 && strstr(r.err, "cannot be read") != NULL &&
+              starts_with(r.out, "wrap.sptrace: 0 samples"));
+    tu_run_free(&r);
+    /* A path from the trace naming a FIFO must not be opened: it would block. */
+    if (write_image("pipe.sptrace", "", "/usr/bin/env", 0, "pipe.sptrace.77.1", 0) != 0 ||
+        mkfifo("pipe.sptrace.77.1", 0600) != 0 || run(&r, "top", "pipe.sptrace", NULL))
+        return;
+    CHECK("an exec'd trace that is a FIFO is not opened",
+          r.status == 0 && strstr(r.err, "cannot be read") != NULL);
+    tu_run_free(&r);
+}
+
+/* ---------------------------------------------------------------------------------------------
  * Bad input and bad usage.
  * ------------------------------------------------------------------------------------------- */
 static void test_truncated(void) {
@@ -430,6 +544,7 @@ int main(void) {
     test_top_options();
     test_info();
     test_sparse_header();
+    test_elsewhere();
     test_truncated();
     test_unreadable();
     test_usage();

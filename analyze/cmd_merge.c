@@ -102,7 +102,10 @@ int spa_cmd_merge(const spa_cli *cli) {
     spa_export_stats sum;
     memset(&sum, 0, sizeof sum);
     for (size_t i = 0; i < cli->n_files && rc == SPA_EXIT_OK; i++) {
-        spa_model *m = spa_cli_load(cli, cli->files[i], SPA_KEEP_THREADS | SPA_KEEP_LIVE);
+        /* No note on where each input's process went on: merging a family is how to see it. */
+        spa_model_options mo = spa_cli_model_options(cli, SPA_KEEP_THREADS | SPA_KEEP_LIVE);
+        mo.on_loaded = NULL;
+        spa_model *m = spa_cli_load_opts(cli, cli->files[i], &mo);
         if (!m) {
             rc = SPA_EXIT_USAGE;
             break;

@@ -493,6 +493,8 @@ spt_status spa_model_load(const char *path, const spa_model_options *options, sp
     }
     spt_reader_options ropts;
     memset(&ropts, 0, sizeof ropts);
+    void (*on_loaded)(void *, const spa_model *, const char *) = NULL;
+    void *loaded_ctx = NULL;
     if (options) {
         ropts.warn = options->warn;
         ropts.warn_ctx = options->warn_ctx;
@@ -502,6 +504,8 @@ spt_status spa_model_load(const char *path, const spa_model_options *options, sp
         m->to_ns = options->to_ns;
         m->on_event = options->on_event;
         m->event_ctx = options->event_ctx;
+        on_loaded = options->on_loaded;
+        loaded_ctx = options->loaded_ctx;
         if (options->thread) {
             m->thread_filter = strdup(options->thread);
             if (!m->thread_filter) {
@@ -545,6 +549,8 @@ spt_status spa_model_load(const char *path, const spa_model_options *options, sp
         set_error(m, "%s: out of memory", path);
         return SPT_E_NOMEM;
     }
+    if (on_loaded)
+        on_loaded(loaded_ctx, m, path);
     return SPT_OK;
 }
 

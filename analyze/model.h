@@ -135,6 +135,11 @@ typedef struct {
      * spa_model_thread_selected to apply the thread filter as it stands at that moment. */
     void (*on_event)(void *ctx, const spa_model *m, const spt_event *ev);
     void *event_ctx;
+
+    /* Called once the whole trace is in m, before spa_model_load returns SPT_OK: for remarks on
+     * the trace as a whole, such as where its process went on (analyze/family.c). */
+    void (*on_loaded)(void *ctx, const spa_model *m, const char *path);
+    void *loaded_ctx;
 } spa_model_options;
 
 /* Opens the trace at path, streams every event into the model and keeps the reader open for

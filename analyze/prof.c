@@ -28,10 +28,16 @@ static void print_warning(void *ctx, const char *message) {
     spa_cli_error("%s", message);
 }
 
+static void note_elsewhere(void *ctx, const spa_model *m, const char *path) {
+    (void)ctx;
+    spa_cli_note_elsewhere(m, path);
+}
+
 spa_model_options spa_cli_model_options(const spa_cli *cli, unsigned keep) {
     spa_model_options mo;
     memset(&mo, 0, sizeof mo);
     mo.warn = print_warning;
+    mo.on_loaded = note_elsewhere;
     mo.keep = keep;
     if (cli->metric_set && cli->metric == SPA_METRIC_LIVE_BYTES)
         mo.keep |= SPA_KEEP_LIVE; /* live-at-end totals need the live table */
