@@ -241,8 +241,10 @@ SP_EXPORT __attribute__((noreturn)) void quick_exit(int status) {
 
 /* ---- fork and spawn ------------------------------------------------------------------------ */
 
-/* fork's parent side: the CHILD record, with errno as fork left it. */
-static pid_t follow_fork(void) {
+/* fork's parent side: the CHILD record, with errno as fork left it. Inlined rather than
+ * tail-called, so that a CPU sample in it is named fork, the function the program called
+ * (writer_samples.c names such samples by the outermost of the recorder's frames). */
+__attribute__((always_inline)) static inline pid_t follow_fork(void) {
     pid_t pid = REAL(fork, "fork")(); /* the atfork handlers do the child's side */
     if (pid > 0) {
         int saved = errno;
@@ -258,10 +260,10 @@ SP_EXPORT pid_t fork(void) {
 
 /* posix_spawn and posix_spawnp (search = 1), and system(): the recorder's variables put back
  * into the environment, and the CHILD record. errno and *pid as the real call leaves them (it
- * writes *pid only on success). */
-static int spawn_common(int search, pid_t *pid, const char *path,
-                        const posix_spawn_file_actions_t *actions, const posix_spawnattr_t *attr,
-                        char *const argv[], char *const envp[]) {
+ * writes *pid only on success). Inlined, as follow_fork. */
+__attribute__((always_inline)) static inline int
+spawn_common(int search, pid_t *pid, const char *path, const posix_spawn_file_actions_t *actions,
+             const posix_spawnattr_t *attr, char *const argv[], char *const envp[]) {
     int saved = errno;
     sp_exec_env_mem mem;
     char *const *env = sp_exec_env(envp, &mem);

@@ -192,8 +192,11 @@ SP_EXPORT void *calloc(size_t n, size_t size) {
 }
 
 /* realloc and reallocarray: the old block's free (if recorded) before the real call, for the
- * same reason as in free(); the new block is then an allocation like any other. */
-static void *realloc_hooked(void *old, size_t size, uintptr_t caller) {
+ * same reason as in free(); the new block is then an allocation like any other. Inlined into
+ * each, rather than tail-called, so that a CPU sample taken at the hook's end is named by the
+ * function the program called (writer_samples.c). */
+__attribute__((always_inline)) static inline void *realloc_hooked(void *old, size_t size,
+                                                                  uintptr_t caller) {
     if (in_pool(old)) {
         /* A bootstrap block moves to the real heap; the pool keeps its bytes. */
         size_t old_size = ((const pool_header *)old - 1)->size_bytes;
@@ -238,9 +241,9 @@ SP_EXPORT void *reallocarray(void *old, size_t n, size_t size) {
 }
 
 /* The aligned family: pool blocks while resolving, otherwise the real function (or memalign
- * standing in for one the allocator lacks). */
-static void *aligned_hooked(size_t align, size_t size, void *(*fn)(size_t, size_t),
-                            uintptr_t caller) {
+ * standing in for one the allocator lacks). Inlined, as realloc_hooked. */
+__attribute__((always_inline)) static inline void *
+aligned_hooked(size_t align, size_t size, void *(*fn)(size_t, size_t), uintptr_t caller) {
     if (!ready()) {
         return pool_alloc(size, align);
     }

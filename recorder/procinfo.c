@@ -113,12 +113,17 @@ typedef struct {
     uint64_t start, end;
 } own_text_search;
 
-/* dl_iterate_phdr callback: finds the executable segment of the object loaded at base. */
+/* dl_iterate_phdr callback: finds the executable segment of the shared object loaded at base.
+ * The program itself (dlpi_name "") is never the recorder's own code: a program that links the
+ * recorder (the C API) holds its own functions in the same segment. */
 static int find_own_text(struct dl_phdr_info *info, size_t size, void *data) {
     (void)size;
     own_text_search *search = data;
     if (info->dlpi_addr != search->base) {
         return 0;
+    }
+    if (info->dlpi_name == NULL || info->dlpi_name[0] == '\0') {
+        return 1; /* found, and it is the program: no range */
     }
     for (ElfW(Half) i = 0; i < info->dlpi_phnum; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];

@@ -32,9 +32,10 @@ void sp_procinfo_release(sp_procinfo *info);
  * Returns 0, or -1 when none holds it. Not async-signal-safe. */
 int sp_mapping_end(uint64_t addr, uint64_t *top);
 
-/* The executable segment of the object holding this code (libspprof.so, or the program that
- * links the recorder), [*start, *end): the recorder's own frames lie there. Both stay 0 when it
- * cannot be found. Not async-signal-safe (dladdr, dl_iterate_phdr). */
+/* The executable segment of libspprof.so, [*start, *end): the recorder's own frames lie there.
+ * Both stay 0 when it cannot be found, and when the recorder is linked into the program itself
+ * (the C API): that segment is the program's code too. Not async-signal-safe (dladdr,
+ * dl_iterate_phdr). */
 void sp_own_text(uint64_t *start, uint64_t *end);
 
 #endif /* SPPROF_RECORDER_PROCINFO_H */

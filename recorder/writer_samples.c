@@ -107,18 +107,22 @@ int sp_writer_reserve_frames(size_t n) {
     return 0;
 }
 
+/* Whether pc is in the recorder's own code (libspprof.so's text). */
+static int in_own_text(uint64_t pc) {
+    if (g.own_hi == 0) {
+        sp_own_text(&g.own_lo, &g.own_hi);
+        if (g.own_hi == 0) {
+            g.own_lo = g.own_hi = 1; /* unknown: nothing is ours */
+        }
+    }
+    return pc >= g.own_lo && pc < g.own_hi;
+}
+
 /* A sample whose innermost frame is the recorder's own code landed in an interposed function:
  * the malloc hooks' time, which the writer's and handler's CPU does not include. Samples taken
  * at the end of dlopen or dlclose are the loader's time and do not count. */
 static void count_hook_weight(const sp_sample_entry *e) {
-    if (g.own_hi == 0) {
-        sp_own_text(&g.own_lo, &g.own_hi);
-        if (g.own_hi == 0) {
-            g.own_lo = g.own_hi = 1; /* unknown: nothing counts */
-        }
-    }
-    if (e->n_pcs > 0 && !(e->flags & SP_SAMPLE_LOADER) && e->pcs[0] >= g.own_lo &&
-        e->pcs[0] < g.own_hi) {
+    if (e->n_pcs > 0 && !(e->flags & SP_SAMPLE_LOADER) && in_own_text(e->pcs[0])) {
         g.hook_weight += e->weight;
     }
 }
@@ -176,10 +180,19 @@ uint32_t sp_writer_record_sample(sp_thread *t, const sp_sample_entry *e) {
         g.frames[g.n_frames++] = g.truncated_frame;
         g.truncated_pending++;
     }
+    /* A sample taken at the end of an interposed function (sampler.h, deferred samples), or
+     * one that landed in it, starts in the recorder's own code: it is named by the interposed
+     * function the program called (malloc, realloc, dlopen) alone, without the recorder's
+     * helpers below it, which mean nothing to the program's author. */
+    uint32_t own = 0;
+    while (own < e->n_pcs && in_own_text(own == 0 ? e->pcs[0] : e->pcs[own] - 1)) {
+        own++;
+    }
+    uint32_t innermost = own > 0 ? own - 1 : 0;
     /* The ring holds the stack innermost first; the format wants it outermost first. Each
      * address may expand to several frames (inlined calls). */
-    for (uint32_t i = e->n_pcs; i-- > 0;) {
-        if (i > 0 && e->pcs[i] - 1 >= g.tramp_lo && e->pcs[i] - 1 < g.tramp_hi) {
+    for (uint32_t i = e->n_pcs; i-- > innermost;) {
+        if (i > innermost && e->pcs[i] - 1 >= g.tramp_lo && e->pcs[i] - 1 < g.tramp_hi) {
             continue; /* the recorder's thread trampoline: not the program's frame */
         }
         const uint32_t *ids = NULL;
@@ -187,6 +200,9 @@ uint32_t sp_writer_record_sample(sp_thread *t, const sp_sample_entry *e) {
         if (n == 0) {
             fail(NULL);
             return 0;
+        }
+        if (own > 0 && i == innermost) {
+            n = 1; /* the interposed function itself, not what is inlined into it */
         }
         if (reserve_frames(n) != 0) {
             fail("out of memory for a stack");
