@@ -193,9 +193,10 @@ int sp_recording_start(const sp_options *o, const sp_lineage *lin, sp_start_kind
          * ran): record without samples rather than take it away. */
         sp_sampler_set_mode(SP_SAMPLER_OFF);
         mode = SP_SAMPLER_OFF;
-        sp_log("spprof: %s%s%s; recording without CPU samples (spprof-record --signal picks "
-               "another signal)",
-               serr.what, serr.errnum ? ": " : "", serr.errnum ? strerror(serr.errnum) : "");
+        sp_log("spprof: %s (pid %d): %s%s%s; recording without CPU samples (spprof-record "
+               "--signal picks another signal)",
+               program_invocation_short_name, (int)getpid(), serr.what, serr.errnum ? ": " : "",
+               serr.errnum ? strerror(serr.errnum) : "");
     } else if (!sp_signals_held(signo)) {
         sp_signals_own_sampling(signo, &previous, sp_recording_signal_taken);
     }
@@ -291,10 +292,12 @@ void sp_recording_signal_taken(int signo) {
     }
     sp_threads_unlock();
     if (!atomic_exchange(&rec.taken_warned, 1)) {
-        sp_log("spprof: the program installs its own handler for signal %d (%s), which sampling "
-               "uses; sampling stopped, the trace goes on without CPU samples "
+        /* Named, because in a pipeline or a build the user cannot tell which program it was
+         * (GNU sort, for one, installs a cleanup handler for SIGPROF). */
+        sp_log("spprof: %s (pid %d) installs its own handler for signal %d (%s), which sampling "
+               "uses; sampling stopped, its trace goes on without CPU samples "
                "(spprof-record --signal picks another signal)",
-               signo, strsignal(signo));
+               program_invocation_short_name, (int)getpid(), signo, strsignal(signo));
     }
 }
 

@@ -290,9 +290,11 @@ static void test_sigprof_owner(void) {
         snprintf(what, sizeof what, "[owner %s] its own SIGPROF handler keeps working",
                  variants[v]);
         CHECK(what, r.status == 0 && strstr(r.out, "handler saw") != NULL);
-        snprintf(what, sizeof what, "[owner %s] the recorder warns once and names --signal",
+        snprintf(what, sizeof what,
+                 "[owner %s] the recorder warns once, naming the program and --signal",
                  variants[v]);
-        CHECK(what, e2e_count_lines(r.err, "spprof: the program installs its own handler") == 1 &&
+        CHECK(what, e2e_count_lines(r.err, "spprof: sigprof_owner (pid ") == 1 &&
+                        strstr(r.err, "installs its own handler for signal") != NULL &&
                         strstr(r.err, "--signal") != NULL);
         e2e_trace t;
         e2e_read_trace(trace, NULL, &t);
