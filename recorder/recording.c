@@ -188,7 +188,26 @@ int sp_recording_start(const sp_options *o, const sp_lineage *lin, sp_start_kind
     sp_real_sigaction(signo, NULL, &previous);
     sp_sampler_config sc = {mode, signo, o->unwind, o->interval_ns};
     sp_sampler_error serr = {NULL, 0};
-    if (sp_sampler_install(&sc, &serr) != 0) {
+    int installed = sp_sampler_install(&sc, &serr);
+    int moved_from = 0;
+    /* errnum 0: the program has a handler there (a failing sigaction sets errnum). */
+    if (installed != 0 && serr.errnum == 0 && mode != SP_SAMPLER_PROCESS_CPU &&
+        (sc.signo = sp_signals_free_realtime(signo)) != 0) {
+        /* The program owns the signal already (a library constructor, or a handler inherited
+         * across fork): sample on a real-time signal it leaves alone, as when it takes the
+         * signal later (sp_recording_signal_taken). */
+        sp_real_sigaction(sc.signo, NULL, &previous);
+        installed = sp_sampler_install(&sc, &serr);
+        moved_from = signo;
+        signo = sc.signo;
+    }
+    if (installed == 0 && moved_from != 0) {
+        sp_log("spprof: %s (pid %d) has its own handler for signal %d (%s); sampling on signal "
+               "%d (%s) instead",
+               program_invocation_short_name, (int)getpid(), moved_from, strsignal(moved_from),
+               signo, strsignal(signo));
+    }
+    if (installed != 0) {
         /* The program owns the signal (a library constructor installed a handler before ours
          * ran): record without samples rather than take it away. */
         sp_sampler_set_mode(SP_SAMPLER_OFF);
@@ -266,8 +285,60 @@ int sp_recording_follows_children(void) {
     return rec.kind == SP_START_PRELOAD && rec.opt.follow && sp_recording_active();
 }
 
+/* Moves sampling off signal `from`, which the program is taking, to a real-time signal it leaves
+ * alone: the handler there, then every armed timer re-created on it under the registry lock
+ * (threads arm theirs under it too), then wall-clock requests already queued on `from` given a
+ * moment to arrive while our handler still has it. Returns the new signal, or 0 when there is
+ * none to move to. */
+static int move_sampling(int from) {
+    int to = sp_signals_free_realtime(from);
+    struct sigaction previous;
+    if (to == 0 || sp_real_sigaction(to, NULL, &previous) != 0) {
+        return 0;
+    }
+    sp_sampler_error err = {NULL, 0};
+    int unsampled = 0;
+    sp_threads_lock();
+    if (sp_sampler_move_signal(to, &err) != 0) {
+        sp_threads_unlock();
+        return 0;
+    }
+    for (sp_thread *t = sp_threads_head(); t != NULL; t = t->next) {
+        unsampled += sp_sampler_rearm(&t->s, &err) != 0;
+    }
+    for (uint64_t waited = 0; waited < SIGNAL_DRAIN_NS; waited += 1000000u) {
+        int pending = 0;
+        for (sp_thread *t = sp_threads_head(); t != NULL; t = t->next) {
+            pending |= atomic_load(&t->s.wall_pending);
+        }
+        if (!pending) {
+            break;
+        }
+        struct timespec ms = {0, 1000000};
+        nanosleep(&ms, NULL);
+    }
+    sp_threads_unlock();
+    sp_signals_own_sampling(to, &previous, sp_recording_signal_taken);
+    if (unsampled > 0) {
+        sp_log("spprof: %s%s%s; %d threads are no longer sampled", err.what, err.errnum ? ": " : "",
+               err.errnum ? strerror(err.errnum) : "", unsampled);
+    }
+    return to;
+}
+
 void sp_recording_signal_taken(int signo) {
     if (!sp_recording_started()) {
+        return;
+    }
+    sp_sampler_mode mode = sp_sampler_get_mode();
+    int to = mode == SP_SAMPLER_THREAD_CPU || mode == SP_SAMPLER_WALL ? move_sampling(signo) : 0;
+    if (to != 0) {
+        /* Named, because in a pipeline or a build the user cannot tell which program it was
+         * (GNU sort, for one, installs a cleanup handler for SIGPROF). */
+        sp_log("spprof: %s (pid %d) installs its own handler for signal %d (%s), which sampling "
+               "used; sampling moved to signal %d (%s)",
+               program_invocation_short_name, (int)getpid(), signo, strsignal(signo), to,
+               strsignal(to));
         return;
     }
     sp_sampler_set_mode(SP_SAMPLER_OFF);
@@ -292,8 +363,6 @@ void sp_recording_signal_taken(int signo) {
     }
     sp_threads_unlock();
     if (!atomic_exchange(&rec.taken_warned, 1)) {
-        /* Named, because in a pipeline or a build the user cannot tell which program it was
-         * (GNU sort, for one, installs a cleanup handler for SIGPROF). */
         sp_log("spprof: %s (pid %d) installs its own handler for signal %d (%s), which sampling "
                "uses; sampling stopped, its trace goes on without CPU samples "
                "(spprof-record --signal picks another signal)",

@@ -26,7 +26,7 @@ __thread _Atomic uint64_t sp_sampler_tls_deferred __attribute__((tls_model("init
 static __thread int tls_in_dl __attribute__((tls_model("initial-exec")));
 
 static _Atomic int g_mode;            /* sp_sampler_mode */
-static int g_signo;                   /* 0 until installed */
+static _Atomic int g_signo;           /* 0 until installed; moves if the program takes it */
 static int g_unwind;                  /* sp_unwind_method */
 static uint64_t g_interval_ns;        /* for timers armed after install */
 static unsigned char *g_base;         /* registry slots, for validating si_value */
@@ -68,7 +68,7 @@ SP_SIGNAL_SAFE sp_sampler_mode sp_sampler_get_mode(void) {
 }
 
 SP_SIGNAL_SAFE int sp_sampler_signo(void) {
-    return g_signo;
+    return atomic_load(&g_signo);
 }
 
 void sp_sampler_set_registry(void *base, size_t stride, size_t capacity,
@@ -283,6 +283,22 @@ int sp_sampler_handler_installed(int signo) {
     return (old.sa_flags & SA_SIGINFO) && old.sa_sigaction == on_signal;
 }
 
+/* Installs on_signal for signo with the real sigaction. Returns 0, or -1 with *err filled. */
+static int install_handler(int signo, sp_sampler_error *err) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_signal;
+    /* SA_RESTART: a sample must not make the program's read() fail with EINTR. The signal is
+     * blocked while the handler runs (no SA_NODEFER), so a thread never nests samples. */
+    sa.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    if (sp_real_sigaction(signo, &sa, NULL) != 0) {
+        *err = (sp_sampler_error){"cannot install the sampling signal's handler", errno};
+        return -1;
+    }
+    return 0;
+}
+
 int sp_sampler_install(const sp_sampler_config *config, sp_sampler_error *err) {
     struct sigaction old;
     if (sp_real_sigaction(config->signo, NULL, &old) != 0) {
@@ -296,18 +312,10 @@ int sp_sampler_install(const sp_sampler_config *config, sp_sampler_error *err) {
         *err = (sp_sampler_error){"the program has its own handler for the sampling signal", 0};
         return -1;
     }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = on_signal;
-    /* SA_RESTART: a sample must not make the program's read() fail with EINTR. The signal is
-     * blocked while the handler runs (no SA_NODEFER), so a thread never nests samples. */
-    sa.sa_flags = SA_SIGINFO | SA_RESTART;
-    sigemptyset(&sa.sa_mask);
-    if (sp_real_sigaction(config->signo, &sa, NULL) != 0) {
-        *err = (sp_sampler_error){"cannot install the sampling signal's handler", errno};
+    if (install_handler(config->signo, err) != 0) {
         return -1;
     }
-    g_signo = config->signo;
+    atomic_store(&g_signo, config->signo);
     g_unwind = (int)config->unwind;
     g_interval_ns = config->interval_ns;
     atomic_store(&g_mode, (int)config->mode);
@@ -330,7 +338,7 @@ static int arm_timer(sp_sampler_thread *t, clockid_t clock, int tid, sp_sampler_
     /* SIGEV_THREAD_ID: deliver to the thread whose CPU clock the timer follows; a
      * process-directed signal could land on any thread and sample the wrong stack. */
     sev.sigev_notify = SIGEV_THREAD_ID;
-    sev.sigev_signo = g_signo;
+    sev.sigev_signo = atomic_load(&g_signo);
     sev.sigev_value.sival_ptr = t;
 #ifdef sigev_notify_thread_id
     sev.sigev_notify_thread_id = tid;
@@ -388,15 +396,37 @@ int sp_sampler_start_self(sp_sampler_thread *t, sp_sampler_error *err) {
     return 0;
 }
 
+/* The CPU clock of thread tid of this process, as pthread_getcpuclockid gives it: the kernel's
+ * encoding ~tid << 3, per-thread bit 4, CPUCLOCK_SCHED 2. */
+static clockid_t thread_cpu_clock(int tid) {
+    return (clockid_t)((~(unsigned)tid << 3) | 4u | 2u);
+}
+
+int sp_sampler_move_signal(int signo, sp_sampler_error *err) {
+    if (install_handler(signo, err) != 0) {
+        return -1;
+    }
+    atomic_store(&g_signo, signo);
+    return 0;
+}
+
+int sp_sampler_rearm(sp_sampler_thread *t, sp_sampler_error *err) {
+    if (atomic_load(&g_mode) != SP_SAMPLER_THREAD_CPU || atomic_load(&t->stopped) ||
+        !atomic_exchange(&t->timer_armed, 0)) {
+        return 0; /* no timer of ours, or the thread is ending */
+    }
+    /* Deleting the timer also discards a signal of it still pending (Linux 6.13 on, where a
+     * deleted timer's signal is dropped at delivery). */
+    timer_delete(t->timer);
+    return arm_timer(t, thread_cpu_clock(t->os_tid), t->os_tid, err);
+}
+
 int sp_sampler_start_other(sp_sampler_thread *t, int tid, sp_sampler_error *err) {
     t->os_tid = tid;
     atomic_store(&t->stopped, 0);
     atomic_store(&t->live, 1);
     if (atomic_load(&g_mode) == SP_SAMPLER_THREAD_CPU) {
-        /* The kernel's encoding of a thread's CPU clock (what pthread_getcpuclockid returns):
-         * ~tid << 3, per-thread bit 4, CPUCLOCK_SCHED 2. */
-        clockid_t clock = (clockid_t)((~(unsigned)tid << 3) | 4u | 2u);
-        if (arm_timer(t, clock, tid, err) != 0) {
+        if (arm_timer(t, thread_cpu_clock(tid), tid, err) != 0) {
             atomic_store(&t->live, 0);
             return -1;
         }
@@ -443,16 +473,17 @@ int sp_sampler_request(sp_sampler_thread *t, uint64_t weight) {
     if (atomic_exchange(&t->wall_pending, 1)) {
         return 0; /* the previous request has not been handled: it takes this weight too */
     }
+    int signo = atomic_load(&g_signo);
     siginfo_t si;
     memset(&si, 0, sizeof si);
-    si.si_signo = g_signo;
+    si.si_signo = signo;
     si.si_code = SI_QUEUE;
     si.si_pid = getpid();
     si.si_uid = getuid();
     si.si_value.sival_ptr = t;
     /* rt_tgsigqueueinfo rather than tgkill: it carries t, which the handler checks, so a tid
      * reused by another thread meanwhile is not mistaken for this one. */
-    if (syscall(SYS_rt_tgsigqueueinfo, getpid(), t->os_tid, g_signo, &si) != 0) {
+    if (syscall(SYS_rt_tgsigqueueinfo, getpid(), t->os_tid, signo, &si) != 0) {
         atomic_store(&t->wall_pending, 0);
         return -1;
     }

@@ -123,6 +123,17 @@ int sp_sampler_start_self(sp_sampler_thread *t, sp_sampler_error *err);
  * signal. Returns 0, or -1 with *err filled. Not async-signal-safe. */
 int sp_sampler_start_other(sp_sampler_thread *t, int tid, sp_sampler_error *err);
 
+/* Moves sampling to signo: installs the handler there and makes it the signal that timers
+ * created from now on and wall-clock requests send. Timers already armed keep the old signal
+ * until sp_sampler_rearm. Returns 0, or -1 with *err filled. Not async-signal-safe. */
+int sp_sampler_move_signal(int signo, sp_sampler_error *err);
+
+/* Re-creates thread t's CPU-time timer on the current sampling signal, when t has one armed
+ * (SP_SAMPLER_THREAD_CPU mode) and is not stopping. The caller holds the registry lock, under
+ * which timers are armed (threads.c), so t's own thread does not arm it meanwhile. Returns 0,
+ * or -1 with *err filled (t is then no longer sampled). Not async-signal-safe. */
+int sp_sampler_rearm(sp_sampler_thread *t, sp_sampler_error *err);
+
 /* Arms (interval_ns > 0) or disarms the process-wide ITIMER_PROF. Returns 0 or -1 with *err.
  * Not async-signal-safe. */
 int sp_sampler_process_timer(uint64_t interval_ns, sp_sampler_error *err);

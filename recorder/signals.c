@@ -66,6 +66,23 @@ void sp_signals_own_sampling(int signo, const struct sigaction *previous,
     atomic_store(&held[signo], HELD_SAMPLING);
 }
 
+int sp_signals_free_realtime(int avoid) {
+    /* From the top: programs that use real-time signals tend to count up from SIGRTMIN. */
+    for (int signo = SIGRTMAX; signo >= SIGRTMIN; signo--) {
+        struct sigaction old;
+        if (signo == avoid || signo >= MAX_SIGNO || atomic_load(&held[signo]) != HELD_NONE ||
+            sp_real_sigaction(signo, NULL, &old) != 0) {
+            continue;
+        }
+        int in_use = (old.sa_flags & SA_SIGINFO) ? old.sa_sigaction != NULL
+                                                 : old.sa_handler != SIG_DFL; /* SIG_IGN too */
+        if (!in_use) {
+            return signo;
+        }
+    }
+    return 0;
+}
+
 void sp_signals_install_fatal(int except_signo) {
     for (size_t i = 0; i < sizeof fatal_signals / sizeof fatal_signals[0]; i++) {
         int signo = fatal_signals[i];

@@ -12,8 +12,9 @@
 
 #include "recorder/sigsafe.h"
 
-/* Called when the program installs its own handler for the sampling signal; set by
- * recording.c, which stops sampling and says so. */
+/* Called when the program installs its own handler for the sampling signal, before that
+ * handler is installed; set by recording.c, which moves sampling to another signal (or stops
+ * it) and says so. */
 typedef void (*sp_signal_taken_fn)(int signo);
 
 /* Notes that the recorder's handler is installed for the sampling signal signo (shadowing
@@ -21,6 +22,11 @@ typedef void (*sp_signal_taken_fn)(int signo);
  * Not async-signal-safe. */
 void sp_signals_own_sampling(int signo, const struct sigaction *previous,
                              sp_signal_taken_fn taken);
+
+/* A real-time signal the program leaves alone (default action, no handler, not ignored) and the
+ * recorder does not hold, other than avoid: where sampling can move when the program takes its
+ * signal. Returns 0 when there is none. Not async-signal-safe. */
+int sp_signals_free_realtime(int avoid);
 
 /* Installs the fatal-signal handler for every fatal signal (but except_signo) whose disposition
  * is the default. Not async-signal-safe. */

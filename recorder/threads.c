@@ -208,12 +208,6 @@ static void link_live_locked(sp_thread *t) {
     atomic_fetch_add(&reg.seen, 1);
 }
 
-static void link_live(sp_thread *t) {
-    pthread_mutex_lock(&reg.lock);
-    link_live_locked(t);
-    pthread_mutex_unlock(&reg.lock);
-}
-
 /* Returns a slot that was never linked. Lock held. */
 static void slot_unget(sp_thread *t) {
     ring_put(t->s.ring);
@@ -286,12 +280,16 @@ sp_thread *sp_threads_register_self(uint64_t stack_hi) {
     prctl(PR_GET_NAME, (unsigned long)t->name, 0, 0, 0);
     t->name[sizeof t->name - 1] = '\0';
     link_live_locked(t);
+    /* Timers are armed under the lock, so that moving sampling to another signal (recording.c)
+     * re-arms every timer exactly once: each is armed either before the move, which then sees
+     * it, or after, on the new signal. */
+    sp_sampler_error err = {NULL, 0};
+    int started = sp_sampler_start_self(&t->s, &err);
     pthread_mutex_unlock(&reg.lock);
     if (reg.key_ok) {
         pthread_setspecific(reg.key, t);
     }
-    sp_sampler_error err = {NULL, 0};
-    if (sp_sampler_start_self(&t->s, &err) != 0) {
+    if (started != 0) {
         /* The thread stays in the trace (start, name, end) but is not sampled: say so once. */
         static _Atomic int said;
         if (!atomic_exchange(&said, 1)) {
@@ -459,9 +457,12 @@ void sp_threads_adopt_existing(void) {
             pthread_mutex_unlock(&reg.lock);
             continue;
         }
-        link_live(t);
         sp_sampler_error err = {NULL, 0};
-        if (sp_sampler_start_other(&t->s, tid, &err) != 0) {
+        pthread_mutex_lock(&reg.lock);
+        link_live_locked(t);
+        int started = sp_sampler_start_other(&t->s, tid, &err); /* under the lock, as above */
+        pthread_mutex_unlock(&reg.lock);
+        if (started != 0) {
             t->s.os_tid = tid; /* recorded, not sampled */
         }
     }

@@ -278,35 +278,72 @@ static void test_max_size(void) {
     e2e_free_result(&r);
 }
 
+/* The program takes the sampling signal (SIGPROF) once recording runs: with per-thread timers
+ * sampling moves to a free real-time signal and goes on; with the process-wide timer, which
+ * only sends SIGPROF, it stops. In both the program's handler works and a line names it. */
 static void test_sigprof_owner(void) {
-    static const char *const variants[2] = {"sigaction", "signal"};
-    for (int v = 0; v < 2; v++) {
+    static const char *const variants[3] = {"sigaction", "signal", "process timer"};
+    for (int v = 0; v < 3; v++) {
         char trace[PATH_MAX], name[64];
-        snprintf(name, sizeof name, "owner-%s.sptrace", variants[v]);
+        snprintf(name, sizeof name, "owner-%d.sptrace", v);
         e2e_path(trace, name);
-        const char *argv[] = {record_bin, "-o", trace, "--", sigprof_owner, variants[v], NULL};
-        e2e_run_result r = e2e_run(argv, NULL, NULL);
+        const char *argv[] = {
+            record_bin, "-o", trace, "--", sigprof_owner, v == 1 ? "signal" : "sigaction", NULL};
+        const char *process_timer[] = {"SPPROF_TEST_PROCESS_TIMER=1", NULL};
+        e2e_run_result r = e2e_run(argv, NULL, v == 2 ? process_timer : NULL);
+        int moves = v < 2;
         char what[160];
         snprintf(what, sizeof what, "[owner %s] its own SIGPROF handler keeps working",
                  variants[v]);
         CHECK(what, r.status == 0 && strstr(r.out, "handler saw") != NULL);
-        snprintf(what, sizeof what,
-                 "[owner %s] the recorder warns once, naming the program and --signal",
-                 variants[v]);
+        snprintf(what, sizeof what, "[owner %s] one line names the program and says %s",
+                 variants[v], moves ? "where sampling moved" : "that sampling stopped");
         CHECK(what, e2e_count_lines(r.err, "spprof: sigprof_owner (pid ") == 1 &&
-                        strstr(r.err, "installs its own handler for signal") != NULL &&
-                        strstr(r.err, "--signal") != NULL);
+                        strstr(r.err, "installs its own handler for signal 27") != NULL &&
+                        strstr(r.err, moves ? "sampling moved to signal 6" : "--signal") != NULL);
+        if (!(r.status == 0 && e2e_count_lines(r.err, "spprof: sigprof_owner (pid ") == 1))
+            fprintf(stderr, "  stderr was: %s", r.err);
         e2e_trace t;
         e2e_read_trace(trace, NULL, &t);
-        snprintf(what, sizeof what, "[owner %s] the trace still ends cleanly", variants[v]);
-        CHECK(what, t.open_status == SPT_OK && t.stats.ended_cleanly);
+        uint64_t owner = e2e_self_weight(&t, "owner_work", 0);
+        fprintf(stderr, "[owner %s] %llu intervals in owner_work\n", variants[v],
+                (unsigned long long)owner);
+        snprintf(what, sizeof what, "[owner %s] the trace ends cleanly, %s", variants[v],
+                 moves ? "sampled on the new signal throughout owner_work (0.6 s)"
+                       : "without samples of owner_work");
+        CHECK(what, t.open_status == SPT_OK && t.stats.ended_cleanly &&
+                        (moves ? owner >= 30 : owner <= 2));
         e2e_free_trace(&t);
+        e2e_free_result(&r);
+    }
+    /* A fork child inherits the program's handler: its recording starts on a free real-time
+     * signal rather than without samples. */
+    {
+        char trace[PATH_MAX];
+        e2e_path(trace, "owner-fork.sptrace");
+        const char *argv[] = {record_bin, "-o", trace, "--", sigprof_owner, "fork", NULL};
+        e2e_run_result r = e2e_run(argv, NULL, NULL);
+        CHECK("[owner fork] both handlers work", r.status == 0);
+        CHECK("[owner fork] the child says where it samples",
+              strstr(r.err, "has its own handler for signal 27") != NULL &&
+                  strstr(r.err, "sampling on signal 6") != NULL);
+        e2e_trace parent, child;
+        e2e_read_trace(trace, NULL, &parent);
+        const char *child_path = parent.n_children == 1 ? parent.children[0].path : "";
+        e2e_read_trace(child_path, NULL, &child);
+        uint64_t owner = e2e_self_weight(&child, "owner_work", 0);
+        fprintf(stderr, "[owner fork] %llu intervals in the child's owner_work\n",
+                (unsigned long long)owner);
+        CHECK("[owner fork] the child's trace samples owner_work",
+              child.open_status == SPT_OK && child.stats.ended_cleanly && owner >= 30);
+        e2e_free_trace(&child);
+        e2e_free_trace(&parent);
         e2e_free_result(&r);
     }
     char trace[PATH_MAX];
     e2e_path(trace, "owner-rt.sptrace");
-    const char *argv[] = {record_bin, "-o", trace, "--signal", "SIGRTMIN+3", "--", sigprof_owner,
-                          NULL};
+    const char *argv[] = {record_bin,   "-o", trace,         "--signal",
+                          "SIGRTMIN+3", "--", sigprof_owner, NULL};
     e2e_run_result r = e2e_run(argv, NULL, NULL);
     CHECK("[owner --signal SIGRTMIN+3] the program's handler works", r.status == 0);
     CHECK("[owner --signal SIGRTMIN+3] no warning",
