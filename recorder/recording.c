@@ -190,9 +190,15 @@ int sp_recording_start(const sp_options *o, const sp_lineage *lin, sp_start_kind
     sp_sampler_error serr = {NULL, 0};
     int installed = sp_sampler_install(&sc, &serr);
     int moved_from = 0;
+    /* A fork child of a process whose sampling moved still has our handler on the signal it
+     * moved to: that one, rather than another. */
+    int inherited = sp_sampler_signo();
+    if (inherited == signo || !sp_sampler_handler_installed(inherited)) {
+        inherited = 0;
+    }
     /* errnum 0: the program has a handler there (a failing sigaction sets errnum). */
     if (installed != 0 && serr.errnum == 0 && mode != SP_SAMPLER_PROCESS_CPU &&
-        (sc.signo = sp_signals_free_realtime(signo)) != 0) {
+        (sc.signo = inherited != 0 ? inherited : sp_signals_free_realtime(signo)) != 0) {
         /* The program owns the signal already (a library constructor, or a handler inherited
          * across fork): sample on a real-time signal it leaves alone, as when it takes the
          * signal later (sp_recording_signal_taken). */
