@@ -214,8 +214,9 @@ int sp_recording_start(const sp_options *o, const sp_lineage *lin, sp_start_kind
                signo, strsignal(signo));
     }
     if (installed != 0) {
-        /* The program owns the signal (a library constructor installed a handler before ours
-         * ran): record without samples rather than take it away. */
+        /* The program owns the signal and there is nowhere to move (the process-wide timer
+         * sends only SIGPROF, or every real-time signal is taken): record without samples
+         * rather than take it away. */
         sp_sampler_set_mode(SP_SAMPLER_OFF);
         mode = SP_SAMPLER_OFF;
         sp_log("spprof: %s (pid %d): %s%s%s; recording without CPU samples (spprof-record "
@@ -291,6 +292,23 @@ int sp_recording_follows_children(void) {
     return rec.kind == SP_START_PRELOAD && rec.opt.follow && sp_recording_active();
 }
 
+/* Waits (at most SIGNAL_DRAIN_NS) until no wall-clock request is on its way to any thread, so
+ * that none queued on the sampling signal reaches the program's handler once it has the signal.
+ * Registry lock held. */
+static void wait_for_queued_requests(void) {
+    for (uint64_t waited = 0; waited < SIGNAL_DRAIN_NS; waited += 1000000u) {
+        int pending = 0;
+        for (sp_thread *t = sp_threads_head(); t != NULL; t = t->next) {
+            pending |= atomic_load(&t->s.wall_pending);
+        }
+        if (!pending) {
+            break;
+        }
+        struct timespec ms = {0, 1000000};
+        nanosleep(&ms, NULL);
+    }
+}
+
 /* Moves sampling off signal `from`, which the program is taking, to a real-time signal it leaves
  * alone: the handler there, then every armed timer re-created on it under the registry lock
  * (threads arm theirs under it too), then wall-clock requests already queued on `from` given a
@@ -312,17 +330,7 @@ static int move_sampling(int from) {
     for (sp_thread *t = sp_threads_head(); t != NULL; t = t->next) {
         unsampled += sp_sampler_rearm(&t->s, &err) != 0;
     }
-    for (uint64_t waited = 0; waited < SIGNAL_DRAIN_NS; waited += 1000000u) {
-        int pending = 0;
-        for (sp_thread *t = sp_threads_head(); t != NULL; t = t->next) {
-            pending |= atomic_load(&t->s.wall_pending);
-        }
-        if (!pending) {
-            break;
-        }
-        struct timespec ms = {0, 1000000};
-        nanosleep(&ms, NULL);
-    }
+    wait_for_queued_requests();
     sp_threads_unlock();
     sp_signals_own_sampling(to, &previous, sp_recording_signal_taken);
     if (unsampled > 0) {
@@ -356,17 +364,7 @@ void sp_recording_signal_taken(int signo) {
     }
     /* Wall-clock requests already queued would reach the program's new handler: give them a
      * moment to be delivered to ours (which ignores them now). */
-    for (uint64_t waited = 0; waited < SIGNAL_DRAIN_NS; waited += 1000000u) {
-        int pending = 0;
-        for (sp_thread *t = sp_threads_head(); t != NULL; t = t->next) {
-            pending |= atomic_load(&t->s.wall_pending);
-        }
-        if (!pending) {
-            break;
-        }
-        struct timespec ms = {0, 1000000};
-        nanosleep(&ms, NULL);
-    }
+    wait_for_queued_requests();
     sp_threads_unlock();
     if (!atomic_exchange(&rec.taken_warned, 1)) {
         sp_log("spprof: %s (pid %d) installs its own handler for signal %d (%s), which sampling "
