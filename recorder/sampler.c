@@ -8,7 +8,7 @@
 #include <errno.h>
 #include <sched.h>
 #include <signal.h>
-#include <string.h> /* memset and memmove only */
+#include <string.h> /* memset only */
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -181,25 +181,16 @@ SP_SIGNAL_SAFE void sp_sampler_take_deferred(uintptr_t caller, uint32_t flags) {
         uint32_t n = got > 0 ? (uint32_t)got : 0;
         /* Keep the program's frames from the interposed function's caller outwards, and the
          * interposed function itself (malloc, free, dlopen...) as the innermost frame. */
-        uint32_t first = UINT32_MAX;
-        for (uint32_t i = 0; i < n && i < SP_UNWIND_SLACK; i++) {
-            if (e->pcs[i] == (uint64_t)caller) {
-                first = i > 0 ? i - 1 : 0;
-                break;
-            }
-        }
+        int at = sp_unwind_find(e->pcs, n, (uint64_t)caller);
         if (got < 0) {
             /* A fork is under way (unwind.h), as in the handler. */
             atomic_fetch_add_explicit(&t->dropped_fork, 1, memory_order_relaxed);
-        } else if (first == UINT32_MAX) {
+        } else if (at < 0) {
             sp_ring_count_drop(t->ring); /* the walk never reached the caller */
         } else {
-            uint32_t kept = n - first;
-            int truncated = n == capacity || kept > t->max_depth;
-            if (kept > t->max_depth) {
-                kept = t->max_depth;
-            }
-            memmove(e->pcs, e->pcs + first, kept * sizeof *e->pcs);
+            int truncated = 0;
+            uint32_t kept = sp_unwind_keep(e->pcs, n, at > 0 ? (uint32_t)at - 1 : 0, capacity,
+                                           t->max_depth, &truncated);
             e->time_ns = start_ns;
             e->weight = weight;
             e->n_pcs = kept;

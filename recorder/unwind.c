@@ -16,19 +16,20 @@ int sp_unwind_init(void) {
     return unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
 }
 
-/* The careful walk: one unw_step per frame from the signal context itself. Debian's libunwind
- * 1.6 makes two sigprocmask calls per step, ~2.5 us a frame here: a 10,000-frame stack took
- * 25 ms, longer than the sampling interval, and the program made no progress at all. It is the
- * fallback when the fast walk cannot be matched to the context. */
-SP_SIGNAL_SAFE static int step_from_context(void *ucontext, uint64_t *pcs, uint32_t max_frames,
-                                            int *truncated) {
+/* The careful walk: one unw_step per frame from a context. Debian's libunwind 1.6 makes two
+ * sigprocmask calls per step, ~2.5 us a frame here: a 10,000-frame stack took 25 ms, longer than
+ * the sampling interval, and the program made no progress at all. It is the fallback when the
+ * fast walk cannot be matched to a signal's context (init_flags UNW_INIT_SIGNAL_FRAME), and the
+ * walk from here under TSan (init_flags 0, a context from unw_getcontext). */
+SP_SIGNAL_SAFE static int step_from_context(void *context, int init_flags, uint64_t *pcs,
+                                            uint32_t max_frames, int *truncated) {
     unw_cursor_t cursor;
     *truncated = 0;
     /* On x86-64 and aarch64 unw_context_t is ucontext_t, so the kernel's signal context can seed
      * the cursor directly. UNW_INIT_SIGNAL_FRAME says its PC is exact, not a return address, so
      * libunwind looks up the unwind info of that very instruction (gperftools takes the first PC
      * from the ucontext for the same reason). Our own handler frames are never walked. */
-    if (unw_init_local2(&cursor, (unw_context_t *)ucontext, UNW_INIT_SIGNAL_FRAME) < 0) {
+    if (unw_init_local2(&cursor, (unw_context_t *)context, init_flags) < 0) {
         return -1;
     }
     uint32_t n = 0;
@@ -51,6 +52,26 @@ SP_SIGNAL_SAFE static int step_from_context(void *ucontext, uint64_t *pcs, uint3
     return (int)n;
 }
 
+SP_SIGNAL_SAFE int sp_unwind_find(const uint64_t *pcs, uint32_t n, uint64_t pc) {
+    for (uint32_t i = 0; i < n && i < SP_UNWIND_SLACK; i++) {
+        if (pcs[i] == pc) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+SP_SIGNAL_SAFE uint32_t sp_unwind_keep(uint64_t *pcs, uint32_t n, uint32_t first, uint32_t capacity,
+                                       uint32_t max_frames, int *truncated) {
+    uint32_t kept = n - first;
+    *truncated = n == capacity || kept > max_frames;
+    if (kept > max_frames) {
+        kept = max_frames;
+    }
+    memmove(pcs, pcs + first, kept * sizeof *pcs);
+    return kept;
+}
+
 SP_SIGNAL_SAFE int sp_unwind_here(uint64_t fp_stack_hi, _Atomic int *inside, uint64_t *pcs,
                                   uint32_t capacity) {
     if (fp_stack_hi != 0) {
@@ -66,15 +87,9 @@ SP_SIGNAL_SAFE int sp_unwind_here(uint64_t fp_stack_hi, _Atomic int *inside, uin
     int n = 0;
 #if defined(__SANITIZE_THREAD__)
     unw_context_t context;
-    unw_cursor_t cursor;
-    if (unw_getcontext(&context) == 0 && unw_init_local(&cursor, &context) >= 0) {
-        do {
-            unw_word_t ip = 0;
-            if (unw_get_reg(&cursor, UNW_REG_IP, &ip) < 0 || ip == 0) {
-                break;
-            }
-            pcs[n++] = (uint64_t)ip;
-        } while ((uint32_t)n < capacity && unw_step(&cursor) > 0);
+    int truncated = 0;
+    if (unw_getcontext(&context) == 0) {
+        n = step_from_context(&context, 0, pcs, capacity, &truncated);
     }
 #else
     n = unw_backtrace((void **)(void *)pcs, (int)capacity);
@@ -88,7 +103,7 @@ SP_SIGNAL_SAFE int sp_unwind_native(void *ucontext, uint64_t *pcs, uint32_t max_
 #if defined(__SANITIZE_THREAD__)
     /* unw_backtrace's per-thread cache frees itself after TSan has torn the thread down (see
      * backtrace_here in heap.c). */
-    return step_from_context(ucontext, pcs, max_frames, truncated);
+    return step_from_context(ucontext, UNW_INIT_SIGNAL_FRAME, pcs, max_frames, truncated);
 #else
     /* The fast walk: unw_backtrace from this frame, through the kernel's signal frame (which
      * libunwind's trace recognizes), into the interrupted code, with libunwind's per-thread
@@ -98,21 +113,12 @@ SP_SIGNAL_SAFE int sp_unwind_native(void *ucontext, uint64_t *pcs, uint32_t max_
     uint32_t capacity = max_frames + SP_UNWIND_SLACK;
     int got = unw_backtrace((void **)(void *)pcs, (int)capacity);
     uint32_t n = got > 0 ? (uint32_t)got : 0;
-    uint64_t interrupted = sp_unwind_context_pc(ucontext);
-    for (uint32_t first = 0; first < n && first < SP_UNWIND_SLACK; first++) {
-        if (pcs[first] != interrupted) {
-            continue;
-        }
-        uint32_t kept = n - first;
-        *truncated = n == capacity || kept > max_frames;
-        if (kept > max_frames) {
-            kept = max_frames;
-        }
-        memmove(pcs, pcs + first, kept * sizeof *pcs);
-        return (int)kept;
+    int first = sp_unwind_find(pcs, n, sp_unwind_context_pc(ucontext));
+    if (first >= 0) {
+        return (int)sp_unwind_keep(pcs, n, (uint32_t)first, capacity, max_frames, truncated);
     }
     /* The trace did not reach the interrupted frame (a frame it cannot describe): walk from
      * the context itself. */
-    return step_from_context(ucontext, pcs, max_frames, truncated);
+    return step_from_context(ucontext, UNW_INIT_SIGNAL_FRAME, pcs, max_frames, truncated);
 #endif
 }

@@ -51,6 +51,18 @@ void sp_unwind_gate_open(int in_child);
 SP_SIGNAL_SAFE int sp_unwind_native(void *ucontext, uint64_t *pcs, uint32_t max_frames,
                                     int *truncated);
 
+/* The index of pc among the first SP_UNWIND_SLACK of pcs[0..n), or -1: where a walk that began
+ * inside the recorder reaches the frame it is after (the interrupted PC, the interposed
+ * function's return address). Async-signal-safe. */
+SP_SIGNAL_SAFE int sp_unwind_find(const uint64_t *pcs, uint32_t n, uint64_t pc);
+
+/* Drops the first `first` of the n addresses in pcs (the recorder's own frames) and keeps at most
+ * max_frames of the rest, moved to the front. Sets *truncated when frames were lost at the far
+ * end: the walk filled its capacity, or more than max_frames remained. Returns the number kept.
+ * Async-signal-safe. */
+SP_SIGNAL_SAFE uint32_t sp_unwind_keep(uint64_t *pcs, uint32_t n, uint32_t first, uint32_t capacity,
+                                       uint32_t max_frames, int *truncated);
+
 /* The calling thread's own stack, from inside this function outwards: up to capacity return
  * addresses, innermost first (the first few are the caller's own frames, which it drops).
  * With fp_stack_hi nonzero (--unwind fp, the thread's stack top known) the frame-pointer chain
