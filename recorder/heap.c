@@ -297,6 +297,16 @@ record_alloc(sp_alloc_thread *t, uint64_t address, uint64_t size, uintptr_t call
     commit(t, ring, e, sp_alloc_event_bytes(first + kept));
 }
 
+/* Leaves an allocation hook (sp_sampler_set_busy(SP_SAMPLER_BUSY_HOOK) at its start) and takes
+ * the CPU sample that landed in it, if one did, with caller (the hook's return address) as the
+ * frame its stack is kept from. */
+__attribute__((always_inline)) SP_HOOK_SAFE static inline void end_hook(uintptr_t caller) {
+    sp_sampler_set_busy(0);
+    if (sp_sampler_deferred_pending()) {
+        sp_sampler_take_deferred(caller, 0);
+    }
+}
+
 SP_HOOK_SAFE void sp_heap_after_alloc(void *p, size_t size_bytes, uintptr_t caller) {
     /* busy: the writer thread (marked for good) or recorder code on this thread (libunwind,
      * a nested signal handler's malloc): not the program's allocation, or not safe to record. */
@@ -322,10 +332,7 @@ SP_HOOK_SAFE void sp_heap_sampled(void *p, size_t size_bytes, uintptr_t caller) 
     int saved_errno = errno; /* a failed mmap in here is ours, not the program's */
     sp_sampler_set_busy(SP_SAMPLER_BUSY_HOOK);
     record_alloc(t, (uint64_t)(uintptr_t)p, size_bytes, caller);
-    sp_sampler_set_busy(0);
-    if (sp_sampler_deferred_pending()) {
-        sp_sampler_take_deferred(caller, 0); /* a CPU sample that landed in the hook */
-    }
+    end_hook(caller);
     errno = saved_errno;
 }
 
@@ -360,10 +367,7 @@ SP_HOOK_SAFE int sp_heap_before_free(void *p, uintptr_t caller) {
             sp_alloc_table_insert(address);
         }
     }
-    sp_sampler_set_busy(0);
-    if (sp_sampler_deferred_pending()) {
-        sp_sampler_take_deferred(caller, 0);
-    }
+    end_hook(caller);
     errno = saved_errno;
     return recorded;
 }
@@ -377,10 +381,7 @@ SP_HOOK_SAFE void sp_heap_realloc_failed(void *old, size_t usable_bytes, uintptr
     if (t != NULL) {
         sp_sampler_set_busy(SP_SAMPLER_BUSY_HOOK);
         record_alloc(t, (uint64_t)(uintptr_t)old, usable_bytes, caller);
-        sp_sampler_set_busy(0);
-        if (sp_sampler_deferred_pending()) {
-            sp_sampler_take_deferred(caller, 0);
-        }
+        end_hook(caller);
     }
     errno = saved_errno;
 }
