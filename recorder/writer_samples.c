@@ -118,15 +118,6 @@ static int in_own_text(uint64_t pc) {
     return pc >= g.own_lo && pc < g.own_hi;
 }
 
-/* A sample whose innermost frame is the recorder's own code landed in an interposed function:
- * the malloc hooks' time, which the writer's and handler's CPU does not include. Samples taken
- * at the end of dlopen or dlclose are the loader's time and do not count. */
-static void count_hook_weight(const sp_sample_entry *e) {
-    if (e->n_pcs > 0 && !(e->flags & SP_SAMPLE_LOADER) && in_own_text(e->pcs[0])) {
-        g.hook_weight += e->weight;
-    }
-}
-
 /* Turns one ring entry into frames, a stack and a SAMPLE (docs/format.md section 5.3). Returns
  * the stack id, 0 when nothing was written. */
 uint32_t sp_writer_record_sample(sp_thread *t, const sp_sample_entry *e) {
@@ -220,7 +211,12 @@ uint32_t sp_writer_record_sample(sp_thread *t, const sp_sample_entry *e) {
     }
     atomic_fetch_add(&g.samples, 1);
     g.sample_weight += e->weight;
-    count_hook_weight(e);
+    /* A sample whose innermost frame is the recorder's own code landed in an interposed
+     * function: the malloc hooks' time, which the writer's and handler's CPU does not include.
+     * Samples taken at the end of dlopen or dlclose are the loader's time and do not count. */
+    if (own > 0 && !(e->flags & SP_SAMPLE_LOADER)) {
+        g.hook_weight += e->weight;
+    }
     return stack;
 }
 
