@@ -94,6 +94,17 @@ static sp_sampler_mode choose_mode(const sp_options *o, spt_clock *clock) {
     return SP_SAMPLER_PROCESS_CPU;
 }
 
+/* Where to sample when the program already has a handler for signal `taken` at start: in a
+ * fork child of a process whose sampling moved, the signal it moved to (our handler is still
+ * there); otherwise a free real-time signal. 0 when there is none. */
+static int signal_to_start_on(int taken) {
+    int inherited = sp_sampler_signo();
+    if (inherited != 0 && inherited != taken && sp_sampler_handler_installed(inherited)) {
+        return inherited;
+    }
+    return sp_signals_free_realtime(taken);
+}
+
 int sp_recording_start(const sp_options *o, const sp_lineage *lin, sp_start_kind kind, int summary,
                        char *err, size_t err_len) {
     uint64_t cpu_start = thread_cpu_ns();
@@ -189,29 +200,24 @@ int sp_recording_start(const sp_options *o, const sp_lineage *lin, sp_start_kind
     sp_sampler_config sc = {mode, signo, o->unwind, o->interval_ns};
     sp_sampler_error serr = {NULL, 0};
     int installed = sp_sampler_install(&sc, &serr);
-    int moved_from = 0;
-    /* A fork child of a process whose sampling moved still has our handler on the signal it
-     * moved to: that one, rather than another. */
-    int inherited = sp_sampler_signo();
-    if (inherited == signo || !sp_sampler_handler_installed(inherited)) {
-        inherited = 0;
-    }
-    /* errnum 0: the program has a handler there (a failing sigaction sets errnum). */
-    if (installed != 0 && serr.errnum == 0 && mode != SP_SAMPLER_PROCESS_CPU &&
-        (sc.signo = inherited != 0 ? inherited : sp_signals_free_realtime(signo)) != 0) {
-        /* The program owns the signal already (a library constructor, or a handler inherited
-         * across fork): sample on a real-time signal it leaves alone, as when it takes the
-         * signal later (sp_recording_signal_taken). */
-        sp_real_sigaction(sc.signo, NULL, &previous);
+    /* errnum 0: the program has a handler there (a failing sigaction sets errnum). The program
+     * owns the signal already (a library constructor, or a handler inherited across fork):
+     * sample on a real-time signal it leaves alone, as when it takes the signal later
+     * (sp_recording_signal_taken). */
+    int to = installed != 0 && serr.errnum == 0 && mode != SP_SAMPLER_PROCESS_CPU
+                 ? signal_to_start_on(signo)
+                 : 0;
+    if (to != 0) {
+        sc.signo = to;
+        sp_real_sigaction(to, NULL, &previous);
         installed = sp_sampler_install(&sc, &serr);
-        moved_from = signo;
-        signo = sc.signo;
-    }
-    if (installed == 0 && moved_from != 0) {
-        sp_log("spprof: %s (pid %d) has its own handler for signal %d (%s); sampling on signal "
-               "%d (%s) instead",
-               program_invocation_short_name, (int)getpid(), moved_from, strsignal(moved_from),
-               signo, strsignal(signo));
+        if (installed == 0) {
+            sp_log("spprof: %s (pid %d) has its own handler for signal %d (%s); sampling on "
+                   "signal %d (%s) instead",
+                   program_invocation_short_name, (int)getpid(), signo, strsignal(signo), to,
+                   strsignal(to));
+            signo = to;
+        }
     }
     if (installed != 0) {
         /* The program owns the signal and there is nowhere to move (the process-wide timer
