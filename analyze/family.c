@@ -22,6 +22,12 @@ static int readable_file(const char *path) {
     return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, R_OK) == 0;
 }
 
+/* The file name part of path. */
+static const char *file_name(const char *path) {
+    const char *slash = strrchr(path, '/');
+    return slash != NULL ? slash + 1 : path;
+}
+
 /* The path under which the trace recorded as `recorded` can be read: as recorded, or, for
  * traces moved together to another directory or machine, its file name next to `file`.
  * Returns 0 with out filled, or -1 when neither exists. */
@@ -32,26 +38,43 @@ static int locate(const char *file, const char *recorded, char *out, size_t size
         memcpy(out, recorded, strlen(recorded) + 1);
         return 0;
     }
-    const char *base = strrchr(recorded, '/');
-    base = base != NULL ? base + 1 : recorded;
-    const char *slash = strrchr(file, '/');
-    int dir_len = slash != NULL ? (int)(slash - file) + 1 : 0;
-    int n = snprintf(out, size, "%.*s%s", dir_len, file, base);
+    int dir_len = (int)(file_name(file) - file);
+    int n = snprintf(out, size, "%.*s%s", dir_len, file, file_name(recorded));
     return n > 0 && (size_t)n < size && readable_file(out) ? 0 : -1;
 }
 
+/* The command line of header h, quoted for one line of text: "python3 mp.py fork". */
+static void command_of(const spt_header *h, char *out, size_t size) {
+    out[0] = '\0';
+    size_t used = 0;
+    for (uint32_t i = 0; i < h->argc && used + 4 < size; i++) {
+        /* The program's name, as a shell prompt shows it. */
+        const char *arg = i == 0 ? file_name(h->argv[0]) : h->argv[i];
+        int n = snprintf(out + used, size - used, "%s%s", i ? " " : "", arg);
+        if (n < 0 || (size_t)n >= size - used) {
+            memcpy(out + size - 4, "...", 4);
+            break;
+        }
+        used += (size_t)n;
+    }
+    for (char *p = out; *p; p++) {
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
+    }
+}
+
 /* Whether path's header names process pid and the trace `parent` (compared by file name, as
- * traces may have moved since) as its parent: the exec'd image that continued it. */
-static int continues(const char *path, uint64_t pid, const char *parent) {
+ * traces may have moved since) as its parent: the exec'd image that continued it. When it
+ * does, its command line goes to command. */
+static int continues(const char *path, uint64_t pid, const char *parent, char *command,
+                     size_t size) {
     spt_reader *r = NULL;
     int yes = 0;
     if (spt_reader_open(path, NULL, &r) == SPT_OK) {
         const spt_header *h = spt_reader_header(r);
-        const char *a = strrchr(h->parent_trace, '/');
-        const char *b = strrchr(parent, '/');
-        a = a != NULL ? a + 1 : h->parent_trace;
-        b = b != NULL ? b + 1 : parent;
-        yes = h->pid == pid && strcmp(a, b) == 0;
+        yes = h->pid == pid && strcmp(file_name(h->parent_trace), file_name(parent)) == 0;
+        if (yes)
+            command_of(h, command, size);
     }
     spt_reader_close(r);
     return yes;
@@ -69,46 +92,20 @@ static int next_image(const char *path, char *out, size_t size) {
     return len > 0 && (size_t)len < size ? 0 : -1;
 }
 
-/* The command line of the trace at path, quoted for one line of text: "python3 mp.py fork". */
-static void command_of(const char *path, char *out, size_t size) {
-    out[0] = '\0';
-    spt_reader *r = NULL;
-    if (spt_reader_open(path, NULL, &r) == SPT_OK) {
-        const spt_header *h = spt_reader_header(r);
-        size_t used = 0;
-        for (uint32_t i = 0; i < h->argc && used + 4 < size; i++) {
-            const char *arg = h->argv[i];
-            if (i == 0 && strrchr(arg, '/') != NULL)
-                arg = strrchr(arg, '/') + 1; /* the program's name, as a shell prompt shows it */
-            int n = snprintf(out + used, size - used, "%s%s", i ? " " : "", arg);
-            if (n < 0 || (size_t)n >= size - used) {
-                memcpy(out + size - 4, "...", 4);
-                used = size;
-                break;
-            }
-            used += (size_t)n;
-        }
-        for (char *p = out; *p; p++) {
-            if ((unsigned char)*p < 0x20 || *p == 0x7f)
-                *p = '?';
-        }
-    }
-    spt_reader_close(r);
-}
-
-/* The trace of the last image of this process: the exec chain followed from the CHILD (exec)
- * record through OUT.<pid>.<n+1>, each checked to continue the previous one. */
+/* The trace of the last image of this process, and its command line: the exec chain followed
+ * from the CHILD (exec) record through OUT.<pid>.<n+1>, each checked to continue the previous
+ * one. */
 static int last_image(const spa_model *m, const char *file, const spa_note *exec_child, char *out,
-                      size_t size) {
+                      size_t size, char *command, size_t command_size) {
     const spt_reader *r = spa_model_reader(m);
     const char *recorded = spt_reader_string(r, exec_child->text);
     uint64_t pid = spa_model_header(m)->pid;
-    if (locate(file, recorded, out, size) != 0 || !continues(out, pid, file))
+    if (locate(file, recorded, out, size) != 0 || !continues(out, pid, file, command, command_size))
         return -1;
     char next[PATH_BYTES];
     for (int hop = 0; hop < MAX_EXEC_HOPS; hop++) {
         if (next_image(out, next, sizeof next) != 0 || !readable_file(next) ||
-            !continues(next, pid, out))
+            !continues(next, pid, out, command, command_size))
             break;
         memcpy(out, next, strlen(next) + 1);
     }
@@ -127,14 +124,13 @@ void spa_cli_note_elsewhere(const spa_model *m, const char *file) {
     }
     char path[PATH_BYTES], command[ARGV_SHOWN + 4];
     if (st->ended_cleanly && st->end.reason == SPT_END_EXEC && exec_child != NULL) {
-        if (last_image(m, file, exec_child, path, sizeof path) != 0) {
+        if (last_image(m, file, exec_child, path, sizeof path, command, sizeof command) != 0) {
             spa_cli_error("%s: this process exec'd another program, whose trace %s cannot be read",
                           file, spt_reader_string(spa_model_reader(m), exec_child->text));
             return;
         }
         char took[32];
         spa_fmt_duration(took, sizeof took, spa_model_duration_ns(m));
-        command_of(path, command, sizeof command);
         spa_cli_error("%s: this process exec'd after %s; the program it became (%s) is recorded "
                       "in %s",
                       file, took, command, path);
