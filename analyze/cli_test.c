@@ -306,6 +306,33 @@ static void test_sparse_header(void) {
     tu_run_free(&r);
 }
 
+/* DROPS reasons a later recorder may add (format.md): counted and shown, not lost. */
+static void test_unknown_drop_reasons(void) {
+    spt_header h = tu_header();
+    spt_writer *w = tk_open_writer("later.sptrace", &h, NULL);
+    if (!w) {
+        CHECK("the trace with later drop reasons is written", 0);
+        return;
+    }
+    spt_writer_drops(w, 1000, (spt_drop_reason)7, 2);
+    spt_writer_drops(w, 2000, (spt_drop_reason)12, 3);
+    CHECK("the trace with later drop reasons is written", tk_close_exited(w, 1000000) == 0);
+    tu_run_result r;
+    if (run(&r, "info", "--no-color", "later.sptrace", NULL))
+        return;
+    CHECK("info shows drops for reasons it does not know",
+          r.status == 0 &&
+              strstr(r.out, "5 items (for a reason this spprof does not know)") != NULL);
+    tu_run_free(&r);
+    if (run(&r, "info", "--json", "later.sptrace", NULL))
+        return;
+    tu_json *j = tu_json_parse(r.out);
+    CHECK_EQ_U64("info json: drops.unknown_reason", num(tu_json_get(j, "drops"), "unknown_reason"),
+                 5);
+    tu_json_free(j);
+    tu_run_free(&r);
+}
+
 /* ---------------------------------------------------------------------------------------------
  * Where the work went: a wrapper's trace points at the program's.
  * ------------------------------------------------------------------------------------------- */
@@ -544,6 +571,7 @@ int main(void) {
     test_top_options();
     test_info();
     test_sparse_header();
+    test_unknown_drop_reasons();
     test_elsewhere();
     test_truncated();
     test_unreadable();

@@ -127,6 +127,11 @@ static void label(const spa_cli *cli, const char *name) {
     printf("%s%-13s%s", spa_color(cli->color, SPA_BOLD), name, spa_color(cli->color, SPA_RESET));
 }
 
+/* Items dropped for reasons this version does not know: a later recorder's (format.md, DROPS). */
+static uint64_t unknown_drops(const spa_totals *t) {
+    return t->drops[0] + t->drops[SPT_DROP_FORK + 1];
+}
+
 static void text_drops(const spa_cli *cli, const spa_totals *t, const spt_reader_stats *st) {
     char a[32];
     int any = 0;
@@ -141,9 +146,10 @@ static void text_drops(const spa_cli *cli, const spa_totals *t, const spt_reader
         {SPT_DROP_FORK, "samples (a fork held the unwinder)"},
         {SPT_DROP_ALLOC_RING_FULL, "allocation events (buffers full)"},
         {SPT_DROP_TRUNCATED_STACK, "stacks cut at max depth (kept, incomplete)"},
+        {0, "items (for a reason this spprof does not know)"},
     };
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
-        uint64_t n = t->drops[kinds[i].reason];
+        uint64_t n = kinds[i].reason != 0 ? t->drops[kinds[i].reason] : unknown_drops(t);
         if (!n)
             continue;
         spa_fmt_count(a, sizeof a, n);
@@ -471,6 +477,7 @@ static void print_machine(const spa_cli *cli, const spa_model *m, const spa_data
     spa_emit_u64(&e, "fork", t->drops[SPT_DROP_FORK]);
     spa_emit_u64(&e, "alloc_ring_full", t->drops[SPT_DROP_ALLOC_RING_FULL]);
     spa_emit_u64(&e, "truncated_stack", t->drops[SPT_DROP_TRUNCATED_STACK]);
+    spa_emit_u64(&e, "unknown_reason", unknown_drops(t));
     spa_emit_close(&e);
     spa_emit_u64(&e, "threads", spa_model_thread_count(m));
     spa_emit_u64(&e, "markers", t->markers);

@@ -424,8 +424,12 @@ static int absorb(spa_model *m, const spt_event *ev) {
         note.kind = ev->u.child.kind;
         return add_note(&m->children, &note);
     case SPT_EV_DROPS:
+        /* Reasons past the array (a later recorder's) still count, in slot 0, which no reason
+         * uses; those within it keep their own slot, so that aggregate and merge keep them. */
         if ((unsigned)ev->u.drops.reason < sizeof t->drops / sizeof t->drops[0])
             t->drops[ev->u.drops.reason] += ev->u.drops.count;
+        else
+            t->drops[0] += ev->u.drops.count;
         return 0;
     case SPT_EV_METADATA:
         if (strcmp(spt_reader_string(m->reader, ev->u.metadata.key), "spprof.aggregated") == 0)

@@ -70,7 +70,8 @@ void spa_data_add(spa_data *a, const spa_data *b);
 typedef struct {
     spa_value samples;       /* every SAMPLE and SAMPLE_TOTAL, stack 0 included */
     uint64_t sample_records; /* SAMPLE plus SAMPLE_TOTAL records */
-    uint64_t drops[8];       /* DROPS counts summed, indexed by spt_drop_reason (1..6) */
+    uint64_t drops[8];       /* DROPS counts summed, indexed by spt_drop_reason (1..6, 7 not
+                              * yet used); [0] sums reasons 0 and 8 on */
     uint64_t allocs;         /* ALLOC records, plus ALLOC_TOTAL alloc_count */
     uint64_t alloc_bytes;    /* estimated bytes: ALLOC weight_bytes, ALLOC_TOTAL alloc_bytes */
     uint64_t frees;          /* FREE records */
