@@ -48,7 +48,7 @@ typedef struct spprof_options {
 struct spprof_stats {
     int active;               /* 1 while recording */
     uint64_t samples;         /* SAMPLE records written so far */
-    uint64_t dropped_samples; /* samples dropped so far (full buffers, unwind failures, busy) */
+    uint64_t dropped_samples; /* samples dropped so far, for any reason */
     uint64_t threads;         /* threads recorded so far */
     uint64_t file_bytes;      /* trace bytes on disk so far */
     uint64_t duration_ns;     /* time since spprof_start (to the stop, when idle) */

@@ -33,26 +33,26 @@ typedef struct {
 
 /* What the recording amounted to, for the one-line summary printed at exit. */
 typedef struct {
-    uint64_t duration_ns;     /* from start_mono_ns to the END record */
-    uint64_t samples;         /* SAMPLE records written */
-    uint64_t sample_weight;   /* the sum of their weights (intervals) */
+    uint64_t duration_ns;        /* from start_mono_ns to the END record */
+    uint64_t samples;            /* SAMPLE records written */
+    uint64_t sample_weight;      /* the sum of their weights (intervals) */
     uint64_t hook_sample_weight; /* the part of it whose innermost frame is the recorder's code:
                                   * its malloc hooks (the time they cost the program) */
-    uint64_t dropped_samples; /* samples lost: full rings, failed unwinds, busy, no ring */
-    uint64_t file_bytes;      /* size of the finished trace */
-    uint64_t recorder_cpu_ns; /* writer thread + signal handlers + setup + wall sampler */
-    uint64_t process_cpu_ns;  /* the whole process, recorder included */
-    uint64_t threads;         /* threads defined in the trace */
-    uint64_t children;        /* CHILD records written */
-    uint64_t allocs_seen;     /* allocation tracking: allocations observed (END.allocs_seen) */
-    uint64_t allocs_recorded; /* allocation tracking: ALLOC records written */
-    uint64_t interval_ns;     /* the sampling interval asked for */
-    spt_clock clock;          /* the clock used */
-    spt_end_reason reason;    /* why the trace ended */
-    int32_t status;           /* exit code or signal number */
-    int ok;                   /* 1 when the trace ended cleanly with an END record */
-    char path[4096];          /* the trace file */
-    char error[512];          /* why not, when ok is 0 */
+    uint64_t dropped_samples;    /* samples lost: full rings, failed unwinds, busy, fork, no ring */
+    uint64_t file_bytes;         /* size of the finished trace */
+    uint64_t recorder_cpu_ns;    /* writer thread + signal handlers + setup + wall sampler */
+    uint64_t process_cpu_ns;     /* the whole process, recorder included */
+    uint64_t threads;            /* threads defined in the trace */
+    uint64_t children;           /* CHILD records written */
+    uint64_t allocs_seen;        /* allocation tracking: allocations observed (END.allocs_seen) */
+    uint64_t allocs_recorded;    /* allocation tracking: ALLOC records written */
+    uint64_t interval_ns;        /* the sampling interval asked for */
+    spt_clock clock;             /* the clock used */
+    spt_end_reason reason;       /* why the trace ended */
+    int32_t status;              /* exit code or signal number */
+    int ok;                      /* 1 when the trace ended cleanly with an END record */
+    char path[4096];             /* the trace file */
+    char error[512];             /* why not, when ok is 0 */
 } sp_writer_summary;
 
 /* Figures while recording, for spprof_stats(). */

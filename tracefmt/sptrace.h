@@ -202,7 +202,7 @@ typedef struct {
     uint64_t sample_weight;   /* sum of their weights (filled by the writer) */
     uint64_t allocs;          /* ALLOC records written, not ALLOC_TOTAL estimates (writer) */
     uint64_t frees;           /* FREE records written (filled by the writer) */
-    uint64_t dropped_samples; /* samples lost to full buffers or unwind failures */
+    uint64_t dropped_samples; /* samples lost, every DROPS reason but 3 and 4 */
     uint64_t dropped_allocs;  /* allocation events lost */
     uint64_t allocs_seen;     /* allocations the recorder observed, recorded or not */
     uint64_t recorder_cpu_ns; /* CPU time the recorder spent (writer thread + handlers) */
