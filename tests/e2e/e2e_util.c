@@ -182,6 +182,7 @@ static e2e_thread *thread_entry(e2e_trace *t, spt_reader *r, uint32_t id) {
         th->os_tid = def->os_tid;
         snprintf(th->first_name, sizeof th->first_name, "%s", spt_reader_string(r, def->name));
         snprintf(th->last_name, sizeof th->last_name, "%s", th->first_name);
+        snprintf(th->names[0], sizeof th->names[0], "%s", th->first_name);
     }
     return th;
 }
@@ -249,6 +250,9 @@ void e2e_read_trace(const char *path, const char *count_function, e2e_trace *t) 
             snprintf(th->last_name, sizeof th->last_name, "%s",
                      spt_reader_string(r, ev.u.thread_info.name));
             th->renames++;
+            if (th->renames < 4) {
+                snprintf(th->names[th->renames], sizeof th->names[0], "%s", th->last_name);
+            }
             break;
         }
         case SPT_EV_THREAD_END:

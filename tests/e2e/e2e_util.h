@@ -66,6 +66,7 @@ typedef struct {
     uint32_t os_tid;
     char first_name[64]; /* the name the THREAD record gave */
     char last_name[64];  /* after THREAD_NAME records */
+    char names[4][64];   /* the first four names it bore, in order (THREAD, then THREAD_NAME) */
     int renames;
     int ended;
 } e2e_thread;

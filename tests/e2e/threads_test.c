@@ -73,10 +73,17 @@ static void four_threads_case(const char *label, const char *const *extra, const
           seen_threads[0] != seen_threads[1] && seen_threads[0] != seen_threads[2] &&
               seen_threads[0] != seen_threads[3] && seen_threads[1] != seen_threads[2] &&
               seen_threads[1] != seen_threads[3] && seen_threads[2] != seen_threads[3]);
+    /* The thread renames itself "first-name" as its first statement, after the recorder's
+     * trampoline registered it under the name the kernel copied from its creator. The writer
+     * defines the thread with the name it has at its first look: "first-name" mostly, but
+     * "four_threads" when it looked in between (seen once in CI), and "first-name" then
+     * follows as a rename. Either is the truth; both must then read first-name, worker-4. */
     const e2e_thread *renamed = e2e_thread_of(&t, "burn_four");
+    int inherited = renamed != NULL && strcmp(renamed->names[0], "four_threads") == 0;
     CHECK("the rename is recorded: first-name, then worker-4 (THREAD_NAME)",
-          renamed != NULL && strcmp(renamed->first_name, "first-name") == 0 &&
-              renamed->renames >= 1);
+          renamed != NULL && renamed->renames == 1 + inherited &&
+              strcmp(renamed->names[inherited], "first-name") == 0 &&
+              strcmp(renamed->names[inherited + 1], "worker-4") == 0);
     /* The burn_* functions are leaves, which gcc builds without a frame even with frame
      * pointers: the frame-pointer walk then skips their caller (worker), as --unwind fp
      * documents; its depth is checked on deep_recursion instead. */
